@@ -1,0 +1,83 @@
+/**
+ * Verifies bearer tokens (HS256 with the configured secret, or RS256 with the configured public
+ * key) and turns their claims into a Principal. Tokens without a signature, with another
+ * algorithm, expired, or missing a claim the role needs are refused.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import jwt, { Algorithm, JwtPayload } from 'jsonwebtoken';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { AuthErrorCode, authError } from './auth.errors';
+import { Principal, ROLES, Role } from './principal';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DISTRICT = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+  institutionId?: string;
+  districtId?: string;
+}
+
+function refuse(reason: string): never {
+  throw authError(AuthErrorCode.UNAUTHENTICATED, reason);
+}
+
+/** Checks the claims a principal needs; throws UNAUTHENTICATED naming what is wrong. */
+export function principalFromClaims(claims: JwtPayload): Principal {
+  const { sub, role, institutionId, districtId } = claims as Record<string, unknown>;
+  if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128) refuse('token has no valid sub');
+  if (typeof role !== 'string' || !ROLES.includes(role as Role)) refuse('token has no valid role');
+  if (role !== 'parent' && (typeof districtId !== 'string' || !DISTRICT.test(districtId))) {
+    refuse(`a ${role} token needs districtId`);
+  }
+  if (role === 'institution' && (typeof institutionId !== 'string' || !UUID.test(institutionId))) {
+    refuse('an institution token needs institutionId (a UUID)');
+  }
+  return {
+    sub,
+    role: role as Role,
+    ...(role === 'institution' ? { institutionId: institutionId as string } : {}),
+    ...(role !== 'parent' ? { districtId: districtId as string } : {}),
+  };
+}
+
+@Injectable()
+export class TokenService {
+  private readonly key: string;
+  private readonly algorithm: Algorithm;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.algorithm = config.jwt.publicKey ? 'RS256' : 'HS256';
+    this.key = config.jwt.publicKey ?? config.jwt.secret;
+  }
+
+  verify(token: string): Principal {
+    let claims: string | JwtPayload;
+    try {
+      claims = jwt.verify(token, this.key, {
+        algorithms: [this.algorithm],
+        clockTolerance: 5,
+      });
+    } catch (error) {
+      const reason =
+        error instanceof jwt.TokenExpiredError ? 'token expired' : 'token is not valid';
+      refuse(reason);
+    }
+    if (typeof claims === 'string') refuse('token payload is not an object');
+    if (claims.exp === undefined) refuse('token has no expiry');
+    return principalFromClaims(claims);
+  }
+}
+
+/** Signs a development token; used by `npm run token` and the tests. */
+export function signToken(
+  claims: TokenClaims,
+  key: string,
+  options: { algorithm?: Algorithm; expiresInSeconds?: number } = {},
+): string {
+  return jwt.sign({ ...claims }, key, {
+    algorithm: options.algorithm ?? 'HS256',
+    expiresIn: options.expiresInSeconds ?? 3600,
+  });
+}

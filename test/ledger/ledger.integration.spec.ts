@@ -1,0 +1,476 @@
+/**
+ * The ledger's guarantees, proven against real PostgreSQL: what must hold even when the
+ * application code is wrong or bypassed.
+ */
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { DomainException } from '../../src/common/errors/domain.exception';
+import { AccountCode } from '../../src/ledger/chart-of-accounts';
+import { LedgerErrorCode } from '../../src/ledger/ledger.errors';
+import { LedgerService } from '../../src/ledger/ledger.service';
+import { openTestDataSource } from '../support/database';
+import { expectBooksBalanced } from '../support/ledger-checks';
+
+describe('ledger (PostgreSQL)', () => {
+  let dataSource: DataSource;
+  const ledger = new LedgerService();
+
+  beforeAll(async () => {
+    dataSource = await openTestDataSource();
+  });
+
+  afterEach(async () => {
+    await expectBooksBalanced(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+  });
+
+  /** An institution with its accounts and one order whose escrow holds `escrowFen`. */
+  async function fundedOrder(escrowFen: number) {
+    const institutionId = randomUUID();
+    const orderId = randomUUID();
+    return dataSource.transaction(async (manager) => {
+      const accounts = await ledger.openInstitutionAccounts(manager, institutionId);
+      const escrow = await ledger.openAccount(manager, {
+        code: 'order_escrow',
+        institutionId,
+        orderId,
+      });
+      if (escrowFen > 0) {
+        await ledger.post(manager, {
+          kind: 'payment_received',
+          reference: `payment:${orderId}`,
+          institutionId,
+          transfers: [
+            { debitAccountId: accounts.custody_cash, creditAccountId: escrow, amountFen: escrowFen },
+          ],
+        });
+      }
+      return { institutionId, orderId, escrow, ...accounts };
+    });
+  }
+
+  const balanceOf = (accountId: string) =>
+    dataSource.transaction((manager) => ledger.balance(manager, accountId));
+
+  const codeOf = (error: unknown) => (error instanceof DomainException ? error.code : error);
+
+  it('records a balanced transfer and reports both sides', async () => {
+    const order = await fundedOrder(5000);
+    expect(await balanceOf(order.custody_cash)).toMatchObject({ postedFen: 5000, availableFen: 5000 });
+    expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 5000, availableFen: 5000 });
+  });
+
+  it('lets exactly 10 of 50 concurrent 1-fen transfers out of 10 fen succeed', async () => {
+    const order = await fundedOrder(10);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        dataSource.transaction((manager) =>
+          ledger.post(manager, {
+            kind: 'lesson_release',
+            reference: `race:${order.orderId}:${i}`,
+            institutionId: order.institutionId,
+            transfers: [
+              {
+                debitAccountId: order.escrow,
+                creditAccountId: order.settlement_payable,
+                amountFen: 1,
+              },
+            ],
+          }),
+        ),
+      ),
+    );
+    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    expect(new Set(failed.map((r) => codeOf(r.reason)))).toEqual(
+      new Set([LedgerErrorCode.INSUFFICIENT_FUNDS]),
+    );
+    expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 0, availableFen: 0 });
+    expect(await balanceOf(order.settlement_payable)).toMatchObject({ postedFen: 10 });
+  });
+
+  it('counts a hold as pending and excludes it from what is available', async () => {
+    const order = await fundedOrder(300);
+    const holdId = await dataSource.transaction((manager) =>
+      ledger.hold(manager, {
+        kind: 'lesson_hold',
+        reference: `hold:${order.orderId}`,
+        institutionId: order.institutionId,
+        transfers: [
+          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 120 },
+        ],
+      }),
+    );
+    expect(await balanceOf(order.escrow)).toEqual(
+      expect.objectContaining({ postedFen: 300, pendingDebitsFen: 120, availableFen: 180 }),
+    );
+    expect(await balanceOf(order.settlement_payable)).toEqual(
+      expect.objectContaining({ postedFen: 0, pendingCreditsFen: 120 }),
+    );
+    // A second hold larger than what is available is refused.
+    await expect(
+      dataSource.transaction((manager) =>
+        ledger.hold(manager, {
+          kind: 'lesson_hold',
+          reference: `hold2:${order.orderId}`,
+          institutionId: order.institutionId,
+          transfers: [
+            {
+              debitAccountId: order.escrow,
+              creditAccountId: order.settlement_payable,
+              amountFen: 181,
+            },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({ code: LedgerErrorCode.INSUFFICIENT_FUNDS });
+
+    await dataSource.transaction((manager) =>
+      ledger.postPending(manager, {
+        pendingId: holdId,
+        kind: 'lesson_release',
+        reference: `release:${order.orderId}`,
+      }),
+    );
+    expect(await balanceOf(order.escrow)).toEqual(
+      expect.objectContaining({ postedFen: 180, pendingDebitsFen: 0, availableFen: 180 }),
+    );
+    expect(await balanceOf(order.settlement_payable)).toEqual(
+      expect.objectContaining({ postedFen: 120, pendingCreditsFen: 0 }),
+    );
+  });
+
+  it('returns a voided hold to the available balance', async () => {
+    const order = await fundedOrder(300);
+    const holdId = await dataSource.transaction((manager) =>
+      ledger.hold(manager, {
+        kind: 'lesson_hold',
+        reference: `hold:${order.orderId}`,
+        institutionId: order.institutionId,
+        transfers: [
+          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 300 },
+        ],
+      }),
+    );
+    await dataSource.transaction((manager) =>
+      ledger.voidPending(manager, {
+        pendingId: holdId,
+        kind: 'lesson_void',
+        reference: `void:${order.orderId}`,
+      }),
+    );
+    expect(await balanceOf(order.escrow)).toEqual(
+      expect.objectContaining({ postedFen: 300, pendingDebitsFen: 0, availableFen: 300 }),
+    );
+    expect(await balanceOf(order.settlement_payable)).toMatchObject({ postedFen: 0, pendingCreditsFen: 0 });
+  });
+
+  it('lets exactly one of a concurrent post and void of one hold win', async () => {
+    for (let round = 0; round < 10; round++) {
+      const order = await fundedOrder(100);
+      const holdId = await dataSource.transaction((manager) =>
+        ledger.hold(manager, {
+          kind: 'lesson_hold',
+          reference: `hold:${order.orderId}`,
+          institutionId: order.institutionId,
+          transfers: [
+            { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 100 },
+          ],
+        }),
+      );
+      const [posted, voided] = await Promise.allSettled([
+        dataSource.transaction((manager) =>
+          ledger.postPending(manager, {
+            pendingId: holdId,
+            kind: 'lesson_release',
+            reference: `post:${order.orderId}`,
+          }),
+        ),
+        dataSource.transaction((manager) =>
+          ledger.voidPending(manager, {
+            pendingId: holdId,
+            kind: 'lesson_void',
+            reference: `void:${order.orderId}`,
+          }),
+        ),
+      ]);
+      const outcomes = [posted.status, voided.status].sort();
+      expect(outcomes).toEqual(['fulfilled', 'rejected']);
+      const loser = (posted.status === 'rejected' ? posted : voided) as PromiseRejectedResult;
+      expect(codeOf(loser.reason)).toBe(LedgerErrorCode.PENDING_TRANSFER_ALREADY_RESOLVED);
+      const payable = await balanceOf(order.settlement_payable);
+      expect(payable.pendingCreditsFen).toBe(0);
+      expect(payable.postedFen).toBe(posted.status === 'fulfilled' ? 100 : 0);
+    }
+  });
+
+  it('refuses to post or void a hold a second time', async () => {
+    const order = await fundedOrder(100);
+    const holdId = await dataSource.transaction((manager) =>
+      ledger.hold(manager, {
+        kind: 'lesson_hold',
+        reference: `hold:${order.orderId}`,
+        institutionId: order.institutionId,
+        transfers: [
+          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 40 },
+        ],
+      }),
+    );
+    const post = (reference: string) =>
+      dataSource.transaction((manager) =>
+        ledger.postPending(manager, { pendingId: holdId, kind: 'lesson_release', reference }),
+      );
+    await post(`post1:${order.orderId}`);
+    await expect(post(`post2:${order.orderId}`)).rejects.toMatchObject({
+      code: LedgerErrorCode.PENDING_TRANSFER_ALREADY_RESOLVED,
+    });
+    expect(await balanceOf(order.settlement_payable)).toMatchObject({ postedFen: 40 });
+  });
+
+  it('does not deadlock when transfers cross the same accounts in opposite directions', async () => {
+    const order = await fundedOrder(1000);
+    await dataSource.transaction((manager) =>
+      ledger.post(manager, {
+        kind: 'lesson_release',
+        reference: `seed:${order.orderId}`,
+        institutionId: order.institutionId,
+        transfers: [
+          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 500 },
+        ],
+      }),
+    );
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        dataSource.transaction((manager) =>
+          ledger.post(manager, {
+            kind: 'manual_adjustment',
+            reference: `cross:${order.orderId}:${i}`,
+            institutionId: order.institutionId,
+            transfers: [
+              i % 2 === 0
+                ? { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 1 }
+                : { debitAccountId: order.settlement_payable, creditAccountId: order.escrow, amountFen: 1 },
+            ],
+          }),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 500 });
+  });
+
+  it('refuses a second transaction with the same reference', async () => {
+    const order = await fundedOrder(0);
+    const pay = () =>
+      dataSource.transaction((manager) =>
+        ledger.post(manager, {
+          kind: 'payment_received',
+          reference: `once:${order.orderId}`,
+          institutionId: order.institutionId,
+          transfers: [
+            { debitAccountId: order.custody_cash, creditAccountId: order.escrow, amountFen: 70 },
+          ],
+        }),
+      );
+    await pay();
+    await expect(pay()).rejects.toMatchObject({ code: LedgerErrorCode.LEDGER_REFERENCE_EXISTS });
+    expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 70 });
+  });
+
+  it('reverses a posted transaction exactly once', async () => {
+    const order = await fundedOrder(0);
+    const paymentId = await dataSource.transaction((manager) =>
+      ledger.post(manager, {
+        kind: 'payment_received',
+        reference: `pay:${order.orderId}`,
+        institutionId: order.institutionId,
+        transfers: [{ debitAccountId: order.custody_cash, creditAccountId: order.escrow, amountFen: 90 }],
+      }),
+    );
+    const reverse = (reference: string) =>
+      dataSource.transaction((manager) =>
+        ledger.reverse(manager, { transactionId: paymentId, reference }),
+      );
+    await reverse(`rev1:${order.orderId}`);
+    await expect(reverse(`rev2:${order.orderId}`)).rejects.toMatchObject({
+      code: LedgerErrorCode.ALREADY_REVERSED,
+    });
+    expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 0 });
+    expect(await balanceOf(order.custody_cash)).toMatchObject({ postedFen: 0 });
+  });
+
+  it('refuses amounts that are not whole positive fen', async () => {
+    const order = await fundedOrder(10);
+    for (const amountFen of [0, -5, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
+      await expect(
+        dataSource.transaction((manager) =>
+          ledger.post(manager, {
+            kind: 'manual_adjustment',
+            reference: `bad:${order.orderId}:${amountFen}`,
+            institutionId: order.institutionId,
+            transfers: [
+              { debitAccountId: order.escrow, creditAccountId: order.suspense, amountFen },
+            ],
+          }),
+        ),
+      ).rejects.toMatchObject({ code: LedgerErrorCode.INVALID_TRANSFER });
+    }
+  });
+
+  describe('enforced by PostgreSQL itself', () => {
+    /** Runs raw SQL statements in one transaction and returns the error, if any. */
+    async function rawSql(...statements: string[]): Promise<{ code?: string; message: string } | undefined> {
+      const runner = dataSource.createQueryRunner();
+      await runner.connect();
+      try {
+        await runner.query('BEGIN');
+        for (const sql of statements) await runner.query(sql);
+        await runner.query('COMMIT');
+        return undefined;
+      } catch (error) {
+        await runner.query('ROLLBACK').catch(() => undefined);
+        const driver = (error as { driverError?: { code?: string } }).driverError;
+        return { code: driver?.code, message: (error as Error).message };
+      } finally {
+        await runner.release();
+      }
+    }
+
+    async function onePosting(order: { escrow: string }) {
+      const [row] = await dataSource.query(
+        'SELECT id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
+        [order.escrow],
+      );
+      return row.id as string;
+    }
+
+    it('refuses UPDATE of a posting', async () => {
+      const order = await fundedOrder(50);
+      const id = await onePosting(order);
+      const error = await rawSql(`UPDATE ledger_postings SET amount = amount * 2 WHERE id = ${id}`);
+      expect(error?.message).toMatch(/append-only/);
+      expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 50 });
+    });
+
+    it('refuses DELETE and TRUNCATE of postings and transactions', async () => {
+      const order = await fundedOrder(50);
+      const id = await onePosting(order);
+      expect((await rawSql(`DELETE FROM ledger_postings WHERE id = ${id}`))?.message).toMatch(/append-only/);
+      expect((await rawSql('TRUNCATE ledger_postings CASCADE'))?.message).toMatch(/append-only/);
+      expect(
+        (await rawSql(`DELETE FROM ledger_transactions WHERE reference = 'payment:${order.orderId}'`))
+          ?.message,
+      ).toMatch(/append-only/);
+      expect(
+        (await rawSql(`UPDATE ledger_transactions SET reference = 'x' WHERE reference = 'payment:${order.orderId}'`))
+          ?.message,
+      ).toMatch(/append-only/);
+    });
+
+    it('refuses an account total changed by hand', async () => {
+      const order = await fundedOrder(50);
+      const error = await rawSql(
+        `UPDATE ledger_accounts SET posted_credits = posted_credits + 1000 WHERE id = '${order.escrow}'`,
+      );
+      expect(error?.code).toBe('EL001');
+    });
+
+    it('refuses, at commit, an unbalanced transaction written in plain SQL', async () => {
+      const order = await fundedOrder(0);
+      const txId = randomUUID();
+      const error = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.custody_cash}', 'posted', 100),
+         ('${txId}', '${order.escrow}', 'posted', -99)`,
+      );
+      expect(error?.code).toBe('23514');
+      expect(error?.message).toMatch(/does not balance/);
+      const [{ count }] = await dataSource.query(
+        'SELECT count(*)::int AS count FROM ledger_transactions WHERE id = $1',
+        [txId],
+      );
+      expect(count).toBe(0);
+    });
+
+    it('refuses, at commit, a transaction with a single posting or none', async () => {
+      const order = await fundedOrder(0);
+      const empty = randomUUID();
+      expect(
+        (
+          await rawSql(
+            `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+             VALUES ('${empty}', 'manual_adjustment', 'raw:${empty}', '${order.institutionId}')`,
+          )
+        )?.message,
+      ).toMatch(/at least two postings/);
+    });
+
+    it('refuses a posting that spans two institutions', async () => {
+      const a = await fundedOrder(0);
+      const b = await fundedOrder(0);
+      const txId = randomUUID();
+      const error = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${a.institutionId}')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${a.custody_cash}', 'posted', 100),
+         ('${txId}', '${b.escrow}', 'posted', -100)`,
+      );
+      expect(error?.message).toMatch(/spans institutions/);
+    });
+
+    it('refuses a partial void written in plain SQL', async () => {
+      const order = await fundedOrder(100);
+      const holdId = await dataSource.transaction((manager) =>
+        ledger.hold(manager, {
+          kind: 'lesson_hold',
+          reference: `hold:${order.orderId}`,
+          institutionId: order.institutionId,
+          transfers: [
+            { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 60 },
+          ],
+        }),
+      );
+      const txId = randomUUID();
+      const error = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution)
+         VALUES ('${txId}', 'lesson_void', 'raw:${txId}', '${order.institutionId}', '${holdId}', 'void')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.escrow}', 'resolved', -30),
+         ('${txId}', '${order.settlement_payable}', 'resolved', 30)`,
+      );
+      expect(error?.message).toMatch(/does not exactly void/);
+    });
+
+    it('refuses a liability driven below zero in plain SQL', async () => {
+      const order = await fundedOrder(10);
+      const txId = randomUUID();
+      const error = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.escrow}', 'posted', 11),
+         ('${txId}', '${order.suspense}', 'posted', -11)`,
+      );
+      expect(error?.code).toBe('23514');
+      expect(error?.message).toMatch(/ck_ledger_accounts_non_negative/);
+    });
+  });
+
+  it('keeps one account per code and owner when opened concurrently', async () => {
+    const institutionId = randomUUID();
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        dataSource.transaction((manager) =>
+          ledger.openAccount(manager, { code: 'suspense' as AccountCode, institutionId }),
+        ),
+      ),
+    );
+    expect(new Set(ids).size).toBe(1);
+  });
+});
