@@ -94,7 +94,9 @@ export class CreateLedger1795374600000 implements MigrationInterface {
       )`);
     await queryRunner.query(`COMMENT ON COLUMN ledger_postings.amount IS
       'Integer fen; debit > 0, credit < 0. Phase pending holds, resolved releases a hold, posted moves money.'`);
-    await queryRunner.query(`CREATE INDEX ix_ledger_postings_transaction ON ledger_postings (transaction_id)`);
+    await queryRunner.query(
+      `CREATE INDEX ix_ledger_postings_transaction ON ledger_postings (transaction_id)`,
+    );
     await queryRunner.query(`CREATE UNIQUE INDEX uq_ledger_postings_account_version
       ON ledger_postings (account_id, account_version)`);
     await queryRunner.query(`CREATE INDEX ix_ledger_postings_account_recorded

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { MeController } from './me.controller';
 import { TokenService } from './token.service';
 
 @Global()
-@Module({ providers: [TokenService], exports: [TokenService] })
+@Module({ controllers: [MeController], providers: [TokenService], exports: [TokenService] })
 export class AuthModule {}

@@ -26,7 +26,8 @@ function refuse(reason: string): never {
 /** Checks the claims a principal needs; throws UNAUTHENTICATED naming what is wrong. */
 export function principalFromClaims(claims: JwtPayload): Principal {
   const { sub, role, institutionId, districtId } = claims as Record<string, unknown>;
-  if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128) refuse('token has no valid sub');
+  if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
+    refuse('token has no valid sub');
   if (typeof role !== 'string' || !ROLES.includes(role as Role)) refuse('token has no valid role');
   if (role !== 'parent' && (typeof districtId !== 'string' || !DISTRICT.test(districtId))) {
     refuse(`a ${role} token needs districtId`);

@@ -9,7 +9,12 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { domainErrorFromDatabase } from '../common/errors/database-errors';
 import { toFen } from '../common/money/fen';
-import { ACCOUNT_TYPES, AccountCode, INSTITUTION_ACCOUNT_CODES, TransactionKind } from './chart-of-accounts';
+import {
+  ACCOUNT_TYPES,
+  AccountCode,
+  INSTITUTION_ACCOUNT_CODES,
+  TransactionKind,
+} from './chart-of-accounts';
 import { LedgerErrorCode, ledgerError } from './ledger.errors';
 
 export interface Transfer {
@@ -203,10 +208,16 @@ export class LedgerService {
     for (const transfer of command.transfers) {
       const amount = transfer.amountFen;
       if (!Number.isSafeInteger(amount) || amount <= 0) {
-        throw ledgerError(LedgerErrorCode.INVALID_TRANSFER, `amount must be whole fen > 0: ${amount}`);
+        throw ledgerError(
+          LedgerErrorCode.INVALID_TRANSFER,
+          `amount must be whole fen > 0: ${amount}`,
+        );
       }
       if (transfer.debitAccountId === transfer.creditAccountId) {
-        throw ledgerError(LedgerErrorCode.INVALID_TRANSFER, 'debit and credit accounts must differ');
+        throw ledgerError(
+          LedgerErrorCode.INVALID_TRANSFER,
+          'debit and credit accounts must differ',
+        );
       }
       legs.push({ accountId: transfer.debitAccountId, amount });
       legs.push({ accountId: transfer.creditAccountId, amount: -amount });
@@ -239,7 +250,11 @@ export class LedgerService {
     return rows[0].transaction_id;
   }
 
-  private async resolve(manager: EntityManager, command: ResolveCommand, resolution: 'post' | 'void') {
+  private async resolve(
+    manager: EntityManager,
+    command: ResolveCommand,
+    resolution: 'post' | 'void',
+  ) {
     // The resolving postings cancel the hold ('resolved') and, when posting, move the money
     // ('posted'); on each account the cancellation goes first so that no intermediate state
     // counts the amount twice.
@@ -263,7 +278,10 @@ export class LedgerService {
       ),
     );
     if (rows.length === 0) {
-      throw ledgerError(LedgerErrorCode.PENDING_TRANSFER_NOT_FOUND, 'no pending transfer with that id');
+      throw ledgerError(
+        LedgerErrorCode.PENDING_TRANSFER_NOT_FOUND,
+        'no pending transfer with that id',
+      );
     }
     return rows[0].transaction_id;
   }

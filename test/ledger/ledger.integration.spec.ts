@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DomainException } from '../../src/common/errors/domain.exception';
-import { AccountCode } from '../../src/ledger/chart-of-accounts';
 import { LedgerErrorCode } from '../../src/ledger/ledger.errors';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { openTestDataSource } from '../support/database';
@@ -44,7 +43,11 @@ describe('ledger (PostgreSQL)', () => {
           reference: `payment:${orderId}`,
           institutionId,
           transfers: [
-            { debitAccountId: accounts.custody_cash, creditAccountId: escrow, amountFen: escrowFen },
+            {
+              debitAccountId: accounts.custody_cash,
+              creditAccountId: escrow,
+              amountFen: escrowFen,
+            },
           ],
         });
       }
@@ -59,7 +62,10 @@ describe('ledger (PostgreSQL)', () => {
 
   it('records a balanced transfer and reports both sides', async () => {
     const order = await fundedOrder(5000);
-    expect(await balanceOf(order.custody_cash)).toMatchObject({ postedFen: 5000, availableFen: 5000 });
+    expect(await balanceOf(order.custody_cash)).toMatchObject({
+      postedFen: 5000,
+      availableFen: 5000,
+    });
     expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 5000, availableFen: 5000 });
   });
 
@@ -83,7 +89,7 @@ describe('ledger (PostgreSQL)', () => {
         ),
       ),
     );
-    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
     expect(new Set(failed.map((r) => codeOf(r.reason)))).toEqual(
       new Set([LedgerErrorCode.INSUFFICIENT_FUNDS]),
@@ -100,7 +106,11 @@ describe('ledger (PostgreSQL)', () => {
         reference: `hold:${order.orderId}`,
         institutionId: order.institutionId,
         transfers: [
-          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 120 },
+          {
+            debitAccountId: order.escrow,
+            creditAccountId: order.settlement_payable,
+            amountFen: 120,
+          },
         ],
       }),
     );
@@ -151,7 +161,11 @@ describe('ledger (PostgreSQL)', () => {
         reference: `hold:${order.orderId}`,
         institutionId: order.institutionId,
         transfers: [
-          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 300 },
+          {
+            debitAccountId: order.escrow,
+            creditAccountId: order.settlement_payable,
+            amountFen: 300,
+          },
         ],
       }),
     );
@@ -165,7 +179,10 @@ describe('ledger (PostgreSQL)', () => {
     expect(await balanceOf(order.escrow)).toEqual(
       expect.objectContaining({ postedFen: 300, pendingDebitsFen: 0, availableFen: 300 }),
     );
-    expect(await balanceOf(order.settlement_payable)).toMatchObject({ postedFen: 0, pendingCreditsFen: 0 });
+    expect(await balanceOf(order.settlement_payable)).toMatchObject({
+      postedFen: 0,
+      pendingCreditsFen: 0,
+    });
   });
 
   it('lets exactly one of a concurrent post and void of one hold win', async () => {
@@ -177,7 +194,11 @@ describe('ledger (PostgreSQL)', () => {
           reference: `hold:${order.orderId}`,
           institutionId: order.institutionId,
           transfers: [
-            { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 100 },
+            {
+              debitAccountId: order.escrow,
+              creditAccountId: order.settlement_payable,
+              amountFen: 100,
+            },
           ],
         }),
       );
@@ -215,7 +236,11 @@ describe('ledger (PostgreSQL)', () => {
         reference: `hold:${order.orderId}`,
         institutionId: order.institutionId,
         transfers: [
-          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 40 },
+          {
+            debitAccountId: order.escrow,
+            creditAccountId: order.settlement_payable,
+            amountFen: 40,
+          },
         ],
       }),
     );
@@ -238,7 +263,11 @@ describe('ledger (PostgreSQL)', () => {
         reference: `seed:${order.orderId}`,
         institutionId: order.institutionId,
         transfers: [
-          { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 500 },
+          {
+            debitAccountId: order.escrow,
+            creditAccountId: order.settlement_payable,
+            amountFen: 500,
+          },
         ],
       }),
     );
@@ -251,8 +280,16 @@ describe('ledger (PostgreSQL)', () => {
             institutionId: order.institutionId,
             transfers: [
               i % 2 === 0
-                ? { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 1 }
-                : { debitAccountId: order.settlement_payable, creditAccountId: order.escrow, amountFen: 1 },
+                ? {
+                    debitAccountId: order.escrow,
+                    creditAccountId: order.settlement_payable,
+                    amountFen: 1,
+                  }
+                : {
+                    debitAccountId: order.settlement_payable,
+                    creditAccountId: order.escrow,
+                    amountFen: 1,
+                  },
             ],
           }),
         ),
@@ -287,7 +324,9 @@ describe('ledger (PostgreSQL)', () => {
         kind: 'payment_received',
         reference: `pay:${order.orderId}`,
         institutionId: order.institutionId,
-        transfers: [{ debitAccountId: order.custody_cash, creditAccountId: order.escrow, amountFen: 90 }],
+        transfers: [
+          { debitAccountId: order.custody_cash, creditAccountId: order.escrow, amountFen: 90 },
+        ],
       }),
     );
     const reverse = (reference: string) =>
@@ -322,7 +361,9 @@ describe('ledger (PostgreSQL)', () => {
 
   describe('enforced by PostgreSQL itself', () => {
     /** Runs raw SQL statements in one transaction and returns the error, if any. */
-    async function rawSql(...statements: string[]): Promise<{ code?: string; message: string } | undefined> {
+    async function rawSql(
+      ...statements: string[]
+    ): Promise<{ code?: string; message: string } | undefined> {
       const runner = dataSource.createQueryRunner();
       await runner.connect();
       try {
@@ -358,15 +399,23 @@ describe('ledger (PostgreSQL)', () => {
     it('refuses DELETE and TRUNCATE of postings and transactions', async () => {
       const order = await fundedOrder(50);
       const id = await onePosting(order);
-      expect((await rawSql(`DELETE FROM ledger_postings WHERE id = ${id}`))?.message).toMatch(/append-only/);
+      expect((await rawSql(`DELETE FROM ledger_postings WHERE id = ${id}`))?.message).toMatch(
+        /append-only/,
+      );
       expect((await rawSql('TRUNCATE ledger_postings CASCADE'))?.message).toMatch(/append-only/);
       expect(
-        (await rawSql(`DELETE FROM ledger_transactions WHERE reference = 'payment:${order.orderId}'`))
-          ?.message,
+        (
+          await rawSql(
+            `DELETE FROM ledger_transactions WHERE reference = 'payment:${order.orderId}'`,
+          )
+        )?.message,
       ).toMatch(/append-only/);
       expect(
-        (await rawSql(`UPDATE ledger_transactions SET reference = 'x' WHERE reference = 'payment:${order.orderId}'`))
-          ?.message,
+        (
+          await rawSql(
+            `UPDATE ledger_transactions SET reference = 'x' WHERE reference = 'payment:${order.orderId}'`,
+          )
+        )?.message,
       ).toMatch(/append-only/);
     });
 
@@ -432,7 +481,11 @@ describe('ledger (PostgreSQL)', () => {
           reference: `hold:${order.orderId}`,
           institutionId: order.institutionId,
           transfers: [
-            { debitAccountId: order.escrow, creditAccountId: order.settlement_payable, amountFen: 60 },
+            {
+              debitAccountId: order.escrow,
+              creditAccountId: order.settlement_payable,
+              amountFen: 60,
+            },
           ],
         }),
       );
@@ -467,7 +520,7 @@ describe('ledger (PostgreSQL)', () => {
     const ids = await Promise.all(
       Array.from({ length: 8 }, () =>
         dataSource.transaction((manager) =>
-          ledger.openAccount(manager, { code: 'suspense' as AccountCode, institutionId }),
+          ledger.openAccount(manager, { code: 'suspense', institutionId }),
         ),
       ),
     );

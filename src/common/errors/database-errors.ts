@@ -36,11 +36,15 @@ export function domainErrorFromDatabase(error: unknown): DomainException | undef
   if (!pg) return undefined;
   const registered = pg.constraint ? constraintErrors.get(pg.constraint) : undefined;
   if (registered) return registered();
-  switch (pg.code) {
+  switch (pg.code ?? '') {
     case '23505':
-      return commonError(CommonErrorCode.CONFLICT, 'A record with the same identity already exists.', {
-        constraint: pg.constraint,
-      });
+      return commonError(
+        CommonErrorCode.CONFLICT,
+        'A record with the same identity already exists.',
+        {
+          constraint: pg.constraint,
+        },
+      );
     case '40001':
     case '40P01':
     case '55P03':

@@ -36,7 +36,9 @@ export function idempotentRequestFrom(
   const principal = request.principal;
   const scope = principal ? `${principal.role}:${principal.sub}` : 'anonymous';
   const fingerprint = createHash('sha256')
-    .update(`${request.method} ${request.originalUrl.split('?')[0]}\n${canonicalJson(request.body)}`)
+    .update(
+      `${request.method} ${request.originalUrl.split('?')[0]}\n${canonicalJson(request.body)}`,
+    )
     .digest('hex');
   return { scope, key, fingerprint, statusCode };
 }

@@ -14,14 +14,17 @@ export function toFen(value: string | number | bigint): number {
 }
 
 export const fenTransformer: ValueTransformer = {
-  to: (value: number | null | undefined) => (value === null || value === undefined ? value : toFen(value)),
+  to: (value: number | null | undefined) =>
+    value === null || value === undefined ? value : toFen(value),
   from: (value: string | null) => (value === null ? null : toFen(value)),
 };
 
 /** Splits `total` fen into `parts` whole-fen shares; the remainder goes to the last share. */
 export function allocateFen(total: number, parts: number): number[] {
-  if (!Number.isSafeInteger(total) || total < 0) throw new RangeError('total must be whole fen >= 0');
-  if (!Number.isSafeInteger(parts) || parts < 1) throw new RangeError('parts must be an integer >= 1');
+  if (!Number.isSafeInteger(total) || total < 0)
+    throw new RangeError('total must be whole fen >= 0');
+  if (!Number.isSafeInteger(parts) || parts < 1)
+    throw new RangeError('parts must be an integer >= 1');
   const share = Math.floor(total / parts);
   const shares = new Array<number>(parts).fill(share);
   shares[parts - 1] = total - share * (parts - 1);
