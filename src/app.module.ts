@@ -11,6 +11,13 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { BankModule } from './bank/bank.module';
+import { CalendarModule } from './calendar/calendar.module';
+import { CoursesModule } from './courses/courses.module';
+import { ExceptionsModule } from './exceptions/exceptions.module';
+import { InstitutionsModule } from './institutions/institutions.module';
+import { LessonsModule } from './lessons/lessons.module';
+import { OrdersModule } from './orders/orders.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { QueuesModule } from './queues/queues.module';
 
@@ -46,6 +53,13 @@ export class AppModule {
         IdempotencyModule,
         LedgerModule,
         HealthModule,
+        InstitutionsModule,
+        CalendarModule,
+        CoursesModule,
+        OrdersModule,
+        BankModule,
+        LessonsModule,
+        ExceptionsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -7,10 +7,13 @@ import type { JobOptions } from 'bull';
 export enum QueueName {
   /** Housekeeping used by tests and health checks. */
   System = 'system',
+  /** Lesson housekeeping: auto-confirmation. */
+  Lessons = 'lessons',
 }
 
 export enum JobName {
   Echo = 'echo',
+  AutoConfirmLessons = 'auto-confirm-lessons',
 }
 
 /** Retries with exponential backoff: 2 s, 4 s, 8 s … about 8.5 minutes in all. */
