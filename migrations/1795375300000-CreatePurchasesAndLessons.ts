@@ -249,6 +249,7 @@ export class CreatePurchasesAndLessons1795375300000 implements MigrationInterfac
         CONSTRAINT fk_lessons_hold FOREIGN KEY (hold_transaction_id) REFERENCES ledger_transactions (id),
         CONSTRAINT fk_lessons_settle FOREIGN KEY (settle_transaction_id) REFERENCES ledger_transactions (id),
         CONSTRAINT uq_lessons_order_sequence UNIQUE (order_id, sequence),
+        CONSTRAINT uq_lessons_order_delivered_at UNIQUE (order_id, delivered_at),
         CONSTRAINT ck_lessons_status CHECK (status IN
           ('awaiting_confirmation', 'confirmed', 'auto_confirmed', 'disputed', 'released', 'refunded')),
         CONSTRAINT ck_lessons_fee CHECK (fee_fen >= 0 AND (fee_fen = 0) = (hold_transaction_id IS NULL)),
