@@ -3,8 +3,8 @@
  * The schema changes only through migrations: `synchronize` is off everywhere.
  */
 import { join } from 'node:path';
-import { DataSource, DataSourceOptions } from 'typeorm';
-import { AppConfig, loadConfig } from '../config/config';
+import { DataSourceOptions } from 'typeorm';
+import { AppConfig } from '../config/config';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 const root = join(__dirname, '..', '..');
@@ -24,6 +24,3 @@ export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl'>): DataS
     extra: { max: 20, application_name: 'escrow-ledger' },
   };
 }
-
-/** Used by the TypeORM CLI (`npm run migration:revert`, `migration:generate`). */
-export default new DataSource(dataSourceOptions(loadConfig().config));
