@@ -161,12 +161,11 @@ export class CreatePurchasesAndLessons1795375300000 implements MigrationInterfac
         event_id text NOT NULL,
         type text NOT NULL,
         body_sha256 text NOT NULL,
-        response jsonb NOT NULL,
         received_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT pk_bank_events PRIMARY KEY (event_id)
       )`);
     await queryRunner.query(`COMMENT ON TABLE bank_events IS
-      'Every accepted bank notification by event id: a replay is answered from here and changes nothing.'`);
+      'Every accepted bank notification, by event id. Replays are answered through idempotency_keys (scope bank).'`);
     await queryRunner.query(`
       CREATE TABLE payments (
         id uuid NOT NULL DEFAULT gen_random_uuid(),

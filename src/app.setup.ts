@@ -26,6 +26,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Bank-Signature',
+        description: 'sha256=<hex HMAC-SHA256 of "<X-Bank-Timestamp>.<raw body>">',
+      },
+      'bank-hmac',
+    )
     .build();
   return SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,

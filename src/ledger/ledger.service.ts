@@ -138,6 +138,27 @@ export class LedgerService {
     return ids;
   }
 
+  /** The institution-level accounts (opened at registration), by code. */
+  async institutionAccounts(
+    manager: EntityManager,
+    institutionId: string,
+  ): Promise<Record<AccountCode, string>> {
+    const rows: { code: AccountCode; id: string }[] = await manager.query(
+      'SELECT code, id FROM ledger_accounts WHERE institution_id = $1 AND order_id IS NULL',
+      [institutionId],
+    );
+    const ids = Object.fromEntries(rows.map((row) => [row.code, row.id])) as Record<
+      AccountCode,
+      string
+    >;
+    const missing = INSTITUTION_ACCOUNT_CODES.filter((code) => !ids[code]);
+    if (missing.length) {
+      // Registration opens them all in its transaction: a gap means the books are not as built.
+      throw new Error(`institution ${institutionId} lacks ledger accounts ${missing.join(', ')}`);
+    }
+    return ids;
+  }
+
   /** Records posted transfers as one balanced transaction; returns its id. */
   post(manager: EntityManager, command: TransferCommand): Promise<string> {
     return this.write(manager, command, 'posted');

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** An accepted bank notification; its stored response answers any replay of the same event. */
+/** An accepted bank notification (the record; replays are answered by IdempotencyService). */
 @Entity('bank_events')
 export class BankEvent {
   @PrimaryColumn('text')
@@ -11,9 +11,6 @@ export class BankEvent {
 
   @Column('text')
   bodySha256!: string;
-
-  @Column('jsonb')
-  response!: Record<string, unknown>;
 
   @Column('timestamptz')
   receivedAt!: Date;

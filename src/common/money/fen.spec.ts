@@ -1,4 +1,4 @@
-import { allocateFen, FenOverflowError, sumFen, toFen } from './fen';
+import { allocateFen, FenOverflowError, formatYuan, sumFen, toFen } from './fen';
 
 describe('fen', () => {
   it('reads PostgreSQL bigints as safe integers', () => {
@@ -25,5 +25,11 @@ describe('fen', () => {
   it('sums without leaving the safe range', () => {
     expect(sumFen([1, 2, 3])).toBe(6);
     expect(() => sumFen([Number.MAX_SAFE_INTEGER, 1])).toThrow(FenOverflowError);
+  });
+
+  it('formats yuan for people', () => {
+    expect(formatYuan(500000)).toBe('5000.00');
+    expect(formatYuan(5)).toBe('0.05');
+    expect(formatYuan(-1234)).toBe('-12.34');
   });
 });

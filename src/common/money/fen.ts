@@ -37,3 +37,10 @@ export function sumFen(amounts: Iterable<number>): number {
   for (const amount of amounts) total = toFen(total + toFen(amount));
   return total;
 }
+
+/** "5000.00" for 500000 fen: for messages to people, never for arithmetic. */
+export function formatYuan(fen: number): string {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(toFen(fen));
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
