@@ -78,6 +78,7 @@ export class BankNotificationDto {
     (notification: BankNotificationDto) =>
       notification.type === 'payment_received' || notification.payerAccount !== undefined,
   )
+  @IsObject({ message: 'payerAccount is required for payments' })
   @ValidateNested()
   @Type(() => BankAccountRefDto)
   @ApiPropertyOptional({
