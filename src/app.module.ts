@@ -10,6 +10,7 @@ import { createValidationPipe } from './common/validation/validation.pipe';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
 import { BankModule } from './bank/bank.module';
 import { CalendarModule } from './calendar/calendar.module';
@@ -60,6 +61,7 @@ export class AppModule {
         BankModule,
         LessonsModule,
         ExceptionsModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

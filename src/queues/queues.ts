@@ -9,11 +9,14 @@ export enum QueueName {
   System = 'system',
   /** Lesson housekeeping: auto-confirmation. */
   Lessons = 'lessons',
+  /** Sealing the ledger into hash-chained blocks. */
+  Audit = 'audit',
 }
 
 export enum JobName {
   Echo = 'echo',
   AutoConfirmLessons = 'auto-confirm-lessons',
+  SealLedger = 'seal-ledger',
 }
 
 /** Retries with exponential backoff: 2 s, 4 s, 8 s … about 8.5 minutes in all. */
