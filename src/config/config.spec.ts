@@ -8,6 +8,12 @@ describe('loadConfig', () => {
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(warnings.join('\n')).toMatch(/JWT_SECRET/);
     expect(warnings.join('\n')).toMatch(/BANK_WEBHOOK_SECRET/);
+    expect(config.bank).toMatchObject({
+      mode: 'sandbox',
+      apiUrl: 'http://127.0.0.1:4100',
+      notifyUrl: 'http://127.0.0.1:3000/v1/bank/notifications',
+      sandboxDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/escrow_ledger_sandbox_bank',
+    });
   });
 
   it.each([
@@ -20,6 +26,9 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32) }, 'BANK_WEBHOOK_SECRET'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ JWT_PUBLIC_KEY: 'not pem' }, 'JWT_PUBLIC_KEY'],
+    [{ BANK_MODE: 'http' }, 'BANK_API_URL'],
+    [{ BANK_MODE: 'carrier-pigeon' }, 'BANK_MODE'],
+    [{ BANK_TIMEOUT_MS: '0' }, 'BANK_TIMEOUT_MS'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -34,8 +43,10 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       JWT_SECRET: 'j'.repeat(32),
       BANK_WEBHOOK_SECRET: 'b'.repeat(32),
+      BANK_API_URL: 'https://bank.example.com/h2h',
     });
     expect(config.nodeEnv).toBe('production');
+    expect(config.bank.mode).toBe('http');
     expect(warnings).toEqual([]);
   });
 });

@@ -15,6 +15,16 @@ export interface AppConfig {
   logLevel: string;
   jwt: { secret: string; publicKey?: string };
   bankWebhookSecret: string;
+  bank: {
+    /** `sandbox`: the bundled sandbox bank (started by `npm start` outside production); `http`: a bank API at apiUrl. */
+    mode: 'sandbox' | 'http';
+    apiUrl: string;
+    sandboxPort: number;
+    /** Where the sandbox bank sends its signed notifications. */
+    notifyUrl: string;
+    sandboxDatabaseUrl: string;
+    timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -28,6 +38,7 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/escrow_ledger';
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me';
 const DEV_BANK_SECRET = 'dev-only-bank-webhook-secret-change-me';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -81,6 +92,51 @@ function secret(env: Env, name: string, nodeEnv: NodeEnv, devDefault: string, wa
   return devDefault;
 }
 
+function positiveInt(env: Env, name: string, fallback: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw new ConfigError(name, `must be an integer from 1 to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function bankConfig(env: Env, nodeEnv: NodeEnv): AppConfig['bank'] {
+  const mode = oneOf(
+    env,
+    'BANK_MODE',
+    ['sandbox', 'http'],
+    nodeEnv === 'production' ? 'http' : 'sandbox',
+  );
+  const sandboxPort = port(env, 'SANDBOX_BANK_PORT', 4100);
+  const servicePort = port(env, 'PORT', 3000);
+  if (mode === 'http' && read(env, 'BANK_API_URL') === undefined) {
+    throw new ConfigError('BANK_API_URL', 'is required when BANK_MODE=http');
+  }
+  const database = new URL(
+    url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL),
+  );
+  database.pathname = `${database.pathname}_sandbox_bank`;
+  return {
+    mode,
+    apiUrl: url(env, 'BANK_API_URL', ['http:', 'https:'], `http://127.0.0.1:${sandboxPort}`),
+    sandboxPort,
+    notifyUrl: url(
+      env,
+      'BANK_NOTIFY_URL',
+      ['http:', 'https:'],
+      `http://127.0.0.1:${servicePort}/v1/bank/notifications`,
+    ),
+    sandboxDatabaseUrl: url(
+      env,
+      'SANDBOX_BANK_DATABASE_URL',
+      ['postgres:', 'postgresql:'],
+      database.toString(),
+    ),
+    timeoutMs: positiveInt(env, 'BANK_TIMEOUT_MS', 10_000, 120_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): { config: AppConfig; warnings: string[] } {
   const warnings: string[] = [];
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'], 'development');
@@ -91,12 +147,7 @@ export function loadConfig(env: Env = process.env): { config: AppConfig; warning
   const config: AppConfig = {
     nodeEnv,
     port: port(env, 'PORT', 3000),
-    databaseUrl: url(
-      env,
-      'DATABASE_URL',
-      ['postgres:', 'postgresql:'],
-      'postgres://postgres@127.0.0.1:5432/escrow_ledger',
-    ),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'escrow',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
@@ -108,6 +159,7 @@ export function loadConfig(env: Env = process.env): { config: AppConfig; warning
       publicKey,
     },
     bankWebhookSecret: secret(env, 'BANK_WEBHOOK_SECRET', nodeEnv, DEV_BANK_SECRET, warnings),
+    bank: bankConfig(env, nodeEnv),
   };
   return { config, warnings };
 }
