@@ -1,8 +1,25 @@
 import { Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module';
+import { DistrictPolicyController } from './district-policy.controller';
+import { DistrictPolicyQueries } from './district-policy.queries';
 import { DistrictPolicyService } from './district-policy.service';
+import { InstitutionQueries } from './institution.queries';
+import { InstitutionsController } from './institutions.controller';
+import { ChangeInstitutionStatus } from './usecases/change-institution-status.usecase';
+import { RegisterInstitution } from './usecases/register-institution.usecase';
+import { SetDistrictPolicy } from './usecases/set-district-policy.usecase';
 
 @Module({
-  providers: [DistrictPolicyService],
-  exports: [DistrictPolicyService],
+  imports: [LedgerModule],
+  controllers: [InstitutionsController, DistrictPolicyController],
+  providers: [
+    DistrictPolicyService,
+    DistrictPolicyQueries,
+    InstitutionQueries,
+    RegisterInstitution,
+    ChangeInstitutionStatus,
+    SetDistrictPolicy,
+  ],
+  exports: [DistrictPolicyService, InstitutionQueries],
 })
 export class InstitutionsModule {}

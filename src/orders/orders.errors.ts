@@ -4,7 +4,6 @@ import { onConstraintViolation } from '../common/errors/database-errors';
 export enum OrderErrorCode {
   ORDER_NOT_FOUND = 'ORDER_NOT_FOUND',
   COURSE_NOT_FOUND = 'COURSE_NOT_FOUND',
-  INSTITUTION_NOT_ACTIVE = 'INSTITUTION_NOT_ACTIVE',
   COURSE_ENDED = 'COURSE_ENDED',
   ORDER_LESSON_CAP_EXCEEDED = 'ORDER_LESSON_CAP_EXCEEDED',
   ORDER_SPAN_CAP_EXCEEDED = 'ORDER_SPAN_CAP_EXCEEDED',
@@ -17,7 +16,6 @@ export enum OrderErrorCode {
 export const orderError = defineErrors<OrderErrorCode>({
   ORDER_NOT_FOUND: { status: 404, title: 'Order not found' },
   COURSE_NOT_FOUND: { status: 404, title: 'Course not found' },
-  INSTITUTION_NOT_ACTIVE: { status: 409, title: 'The institution cannot sell now' },
   COURSE_ENDED: { status: 422, title: 'The course has ended' },
   ORDER_LESSON_CAP_EXCEEDED: { status: 422, title: 'Too many lessons in one purchase' },
   ORDER_SPAN_CAP_EXCEEDED: { status: 422, title: 'The purchase spans too long a period' },

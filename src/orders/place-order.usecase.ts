@@ -10,6 +10,7 @@ import { IdempotencyService, IdempotentRequest } from '../common/idempotency/ide
 import { formatYuan, toFen } from '../common/money/fen';
 import { addMonths, chinaDate } from '../common/time/china-date';
 import { DistrictPolicyService } from '../institutions/district-policy.service';
+import { InstitutionErrorCode, institutionError } from '../institutions/institutions.errors';
 import { LedgerService } from '../ledger/ledger.service';
 import { CONTRACT_VERSION, Order } from './entities/order.entity';
 import { OrderErrorCode, orderError } from './orders.errors';
@@ -81,8 +82,8 @@ export class PlaceOrder {
     );
     if (!course) throw orderError(OrderErrorCode.COURSE_NOT_FOUND, 'No course with this id.');
     if (course.institution_status !== 'active') {
-      throw orderError(
-        OrderErrorCode.INSTITUTION_NOT_ACTIVE,
+      throw institutionError(
+        InstitutionErrorCode.INSTITUTION_NOT_ACTIVE,
         'This institution is not allowed to take payments at the moment.',
       );
     }

@@ -216,7 +216,7 @@ describe('orders (HTTP)', () => {
   });
 
   describe('bad input writes nothing', () => {
-    it.each([
+    it.each<[Record<string, unknown>, string]>([
       [{ courseId: 'nope', lessons: 1, studentName: 'A' }, 'courseId'],
       [{ lessons: 1, studentName: 'A' }, 'courseId'],
       [{ courseId: 'C', lessons: 1.5, studentName: 'A' }, 'lessons'],

@@ -3,7 +3,12 @@
  * code, never a 500; features register what their named constraints mean.
  */
 import { QueryFailedError } from 'typeorm';
-import { CommonErrorCode, DomainException, commonError } from './domain.exception';
+import {
+  CommonErrorCode,
+  DomainException,
+  commonError,
+  validationFailed,
+} from './domain.exception';
 
 export interface PgError {
   code?: string;
@@ -36,6 +41,10 @@ export function domainErrorFromDatabase(error: unknown): DomainException | undef
   if (!pg) return undefined;
   const registered = pg.constraint ? constraintErrors.get(pg.constraint) : undefined;
   if (registered) return registered();
+  if (pg.code?.startsWith('22')) {
+    // A data exception (value out of range, invalid text for a type): bad input, not our fault.
+    return validationFailed([{ field: 'body', message: 'a value is out of range or malformed' }]);
+  }
   switch (pg.code ?? '') {
     case '23505':
       return commonError(

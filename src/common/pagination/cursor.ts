@@ -2,7 +2,7 @@
  * Cursor pagination over (created_at, id): stable under inserts, no OFFSET scans. The cursor is
  * opaque to clients (base64url JSON).
  */
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { validationFailed } from '../errors/domain.exception';
@@ -37,6 +37,10 @@ export interface Page<T> {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BIGINT_ID = /^[1-9][0-9]{0,17}$/;
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+export type CursorKey = 'uuid' | 'bigint';
 
 /**
  * SQL for a row's cursor time with PostgreSQL's full microsecond precision (a JavaScript Date
@@ -49,26 +53,45 @@ export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): CursorPosition | undefined {
+/** A real instant in cursorTimeSql's format: 2030-02-30 is refused here, not by PostgreSQL. */
+function isCursorTime(value: unknown): value is string {
+  if (typeof value !== 'string' || !CURSOR_TIME.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === value.slice(0, 23);
+}
+
+/** The position in a cursor this service issued; anything else is a 400 on `cursor`. */
+export function decodeCursor(
+  cursor: string | undefined,
+  key: CursorKey = 'uuid',
+): CursorPosition | undefined {
   if (cursor === undefined) return undefined;
+  let parsed: unknown;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [
-      unknown,
-      unknown,
-    ];
-    if (
-      typeof createdAt === 'string' &&
-      !Number.isNaN(Date.parse(createdAt)) &&
-      typeof id === 'string' &&
-      UUID.test(id)
-    ) {
-      return { createdAt, id };
-    }
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through
+    parsed = undefined;
+  }
+  if (
+    Array.isArray(parsed) &&
+    parsed.length === 2 &&
+    isCursorTime(parsed[0]) &&
+    typeof parsed[1] === 'string' &&
+    (key === 'uuid' ? UUID : BIGINT_ID).test(parsed[1])
+  ) {
+    return { createdAt: parsed[0], id: parsed[1] };
   }
   throw validationFailed([{ field: 'cursor', message: 'is not a cursor this service issued' }]);
 }
+
+/** `nextCursor` as page DTOs document it. */
+export const NextCursorProperty = () =>
+  ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` to get the next page; null on the last page.',
+    example: 'WyIyMDI1LTA5LTAxVDA4OjAwOjAwLjEyMzQ1NloiLCIzZjFjMmY5ZSJd',
+  });
 
 /** Rows fetched with `limit + 1` (each with its cursor_time): the page and the next cursor. */
 export function toPage<R extends { cursor_time: string; id: string }, T>(
