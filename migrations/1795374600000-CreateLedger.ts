@@ -251,13 +251,13 @@ export class CreateLedger1795374600000 implements MigrationInterface {
         key text NOT NULL,
         fingerprint text NOT NULL,
         status_code int NOT NULL,
-        response jsonb NOT NULL,
+        response json NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT pk_idempotency_keys PRIMARY KEY (scope, key),
         CONSTRAINT ck_idempotency_keys_key CHECK (length(key) BETWEEN 1 AND 255)
       )`);
     await queryRunner.query(`COMMENT ON TABLE idempotency_keys IS
-      'First response of each money-moving request, written in the same transaction as its work.'`);
+      'First response of each money-moving request, written in the same transaction as its work (json, not jsonb: a replay returns the very same text).'`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

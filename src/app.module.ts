@@ -19,6 +19,8 @@ import { ExceptionsModule } from './exceptions/exceptions.module';
 import { InstitutionsModule } from './institutions/institutions.module';
 import { LessonsModule } from './lessons/lessons.module';
 import { OrdersModule } from './orders/orders.module';
+import { RefundsModule } from './refunds/refunds.module';
+import { SettlementsModule } from './settlements/settlements.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { QueuesModule } from './queues/queues.module';
 
@@ -62,6 +64,8 @@ export class AppModule {
         LessonsModule,
         ExceptionsModule,
         AuditModule,
+        SettlementsModule,
+        RefundsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

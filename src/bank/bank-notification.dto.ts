@@ -100,7 +100,7 @@ export class BankNotificationReceiptDto {
   @ApiProperty({
     example: 'matched',
     description:
-      'payments: matched, unknown_reference, amount_mismatch, wrong_account, order_not_payable, unknown_account, duplicate; transfers: unknown_instruction',
+      'payments: matched, unknown_reference, amount_mismatch, wrong_account, order_not_payable, unknown_account, duplicate; transfers: completed, unknown_instruction, mismatch',
   })
   outcome!: string;
   @ApiPropertyOptional({ format: 'uuid' }) paymentId?: string;

@@ -6,7 +6,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { CommonErrorCode, DomainException } from '../common/errors/domain.exception';
 import { IdempotencyService } from '../common/idempotency/idempotency.service';
-import { OperatorExceptionsService } from '../exceptions/operator-exceptions.service';
+import { BankInstructionsService } from './bank-instructions.service';
 import { ReceivePayment } from '../orders/receive-payment.usecase';
 import { BankErrorCode, bankError } from './bank.errors';
 import { BankNotificationDto, BankNotificationReceiptDto } from './bank-notification.dto';
@@ -22,7 +22,7 @@ export class ReceiveBankNotification {
   constructor(
     private readonly idempotency: IdempotencyService,
     private readonly receivePayment: ReceivePayment,
-    private readonly exceptions: OperatorExceptionsService,
+    private readonly instructions: BankInstructionsService,
   ) {}
 
   async execute(command: ReceiveBankNotificationCommand): Promise<BankNotificationReceiptDto> {
@@ -53,24 +53,25 @@ export class ReceiveBankNotification {
               return { ...receipt, ...payment };
             }
             case 'transfer_succeeded':
-            case 'transfer_failed':
-              // No payout instructions exist yet: a transfer result we cannot place is an exception.
-              await this.exceptions.raise(manager, {
-                kind: 'unknown_instruction',
-                subjectId: notification.eventId,
-                districtId: null,
-                institutionId: null,
+            case 'transfer_failed': {
+              const outcome = await this.instructions.completeFromNotification(manager, {
+                eventId: notification.eventId,
+                type: notification.type,
+                reference: notification.reference,
+                accountNo: notification.accountNo,
                 amountFen: notification.amountFen,
-                details: { ...notification },
+                bankTxnId: notification.bankTxnId,
+                reason: notification.reason,
               });
-              return { ...receipt, outcome: 'unknown_instruction' };
+              return { ...receipt, outcome };
+            }
           }
         },
       );
     } catch (error) {
       if (
         error instanceof DomainException &&
-        error.code === CommonErrorCode.IDEMPOTENCY_KEY_REUSED
+        error.code === String(CommonErrorCode.IDEMPOTENCY_KEY_REUSED)
       ) {
         throw bankError(
           BankErrorCode.BANK_EVENT_ID_REUSED,

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
     [{ BANK_MODE: 'http' }, 'BANK_API_URL'],
     [{ BANK_MODE: 'carrier-pigeon' }, 'BANK_MODE'],
     [{ BANK_TIMEOUT_MS: '0' }, 'BANK_TIMEOUT_MS'],
+    [{ SETTLEMENT_CRON: 'daily' }, 'SETTLEMENT_CRON'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

@@ -12,6 +12,8 @@ export interface AppConfig {
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
+  /** First retry delay of a failed job; each further retry doubles it. */
+  queueBackoffMs: number;
   logLevel: string;
   jwt: { secret: string; publicKey?: string };
   bankWebhookSecret: string;
@@ -25,6 +27,8 @@ export interface AppConfig {
     sandboxDatabaseUrl: string;
     timeoutMs: number;
   };
+  /** When the daily settlement runs: a cron expression in China time. */
+  settlementCron: string;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +105,14 @@ function positiveInt(env: Env, name: string, fallback: number, max: number): num
   return Number(raw);
 }
 
+function cron(env: Env, name: string, fallback: string): string {
+  const value = read(env, name) ?? fallback;
+  if (!/^(\S+\s+){4}\S+$/.test(value)) {
+    throw new ConfigError(name, `must be a five-field cron expression, got "${value}"`);
+  }
+  return value;
+}
+
 function bankConfig(env: Env, nodeEnv: NodeEnv): AppConfig['bank'] {
   const mode = oneOf(
     env,
@@ -150,6 +162,7 @@ export function loadConfig(env: Env = process.env): { config: AppConfig; warning
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'escrow',
+    queueBackoffMs: positiveInt(env, 'QUEUE_BACKOFF_MS', 2_000, 3_600_000),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     jwt: {
       secret:
@@ -160,6 +173,7 @@ export function loadConfig(env: Env = process.env): { config: AppConfig; warning
     },
     bankWebhookSecret: secret(env, 'BANK_WEBHOOK_SECRET', nodeEnv, DEV_BANK_SECRET, warnings),
     bank: bankConfig(env, nodeEnv),
+    settlementCron: cron(env, 'SETTLEMENT_CRON', '0 2 * * *'),
   };
   return { config, warnings };
 }

@@ -1,7 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { fenTransformer } from '../common/money/fen';
 
-export type OperatorExceptionKind = 'unmatched_payment' | 'unknown_instruction';
+export type OperatorExceptionKind =
+  'unmatched_payment' | 'unknown_instruction' | 'instruction_failed' | 'instruction_mismatch';
 
 /** Something an operator must look at: money that did not match, an instruction that failed. */
 @Entity('operator_exceptions')

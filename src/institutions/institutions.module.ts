@@ -3,6 +3,7 @@ import { LedgerModule } from '../ledger/ledger.module';
 import { DistrictPolicyController } from './district-policy.controller';
 import { DistrictPolicyQueries } from './district-policy.queries';
 import { DistrictPolicyService } from './district-policy.service';
+import { InstitutionClosureHooks } from './institution-closure-hooks';
 import { InstitutionQueries } from './institution.queries';
 import { InstitutionsController } from './institutions.controller';
 import { ChangeInstitutionStatus } from './usecases/change-institution-status.usecase';
@@ -19,7 +20,8 @@ import { SetDistrictPolicy } from './usecases/set-district-policy.usecase';
     RegisterInstitution,
     ChangeInstitutionStatus,
     SetDistrictPolicy,
+    InstitutionClosureHooks,
   ],
-  exports: [DistrictPolicyService, InstitutionQueries],
+  exports: [DistrictPolicyService, InstitutionQueries, InstitutionClosureHooks],
 })
 export class InstitutionsModule {}

@@ -78,7 +78,10 @@ export class OrderDto {
   @ApiProperty({ type: 'integer', example: 80000 }) paidFen!: number;
   @ApiProperty({ type: 'integer', example: 12000 }) releasedFen!: number;
   @ApiProperty({ type: 'integer', example: 4000 }) heldFen!: number;
-  @ApiProperty({ type: 'integer', example: 0 }) refundedFen!: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'approved refunds' })
+  refundedFen!: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'requested, awaiting a decision' })
+  refundPendingFen!: number;
   @ApiProperty({
     type: 'integer',
     example: 64000,

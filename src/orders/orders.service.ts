@@ -43,6 +43,8 @@ export interface OrderView {
   releasedFen: number;
   heldFen: number;
   refundedFen: number;
+  /** Asked for and not yet decided: held for the refund. */
+  refundPendingFen: number;
   refundableFen: number;
   firstLessonOn: string;
   lastLessonOn: string;
@@ -71,6 +73,7 @@ interface OrderRow {
   released_fen: string;
   held_fen: string;
   refunded_fen: string;
+  refund_pending_fen: string;
   first_lesson_on: string;
   last_lesson_on: string;
   paid_at: Date | null;
@@ -100,14 +103,17 @@ const ORDER_VIEW_SQL = `
          ${cursorTimeSql('o.created_at')} AS cursor_time,
          l.consumed AS lessons_consumed, l.held AS lessons_held,
          m.paid AS paid_fen, m.released AS released_fen, m.refunded AS refunded_fen,
-         a.pending_debits AS held_fen
+         l.held_fen, r.pending AS refund_pending_fen
   FROM orders o
   JOIN institution_bank_accounts b ON b.institution_id = o.institution_id AND b.kind = 'custody'
-  JOIN ledger_accounts a ON a.id = o.escrow_account_id
   CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE status IN ('confirmed', 'auto_confirmed', 'released'))::int AS consumed,
-           count(*) FILTER (WHERE status IN ('awaiting_confirmation', 'disputed'))::int AS held
+           count(*) FILTER (WHERE status IN ('awaiting_confirmation', 'disputed'))::int AS held,
+           coalesce(sum(fee_fen) FILTER (WHERE status IN ('awaiting_confirmation', 'disputed')), 0) AS held_fen
     FROM lessons WHERE order_id = o.id) l
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(amount_fen) FILTER (WHERE status IN ('requested', 'rejected')), 0) AS pending
+    FROM refunds WHERE order_id = o.id) r
   CROSS JOIN LATERAL (
     SELECT coalesce(-sum(p.amount) FILTER (WHERE t.kind = 'payment_received'), 0) AS paid,
            coalesce(sum(p.amount) FILTER (WHERE t.kind = 'lesson_release'), 0) AS released,
@@ -120,6 +126,7 @@ function toView(row: OrderRow): OrderView {
   const releasedFen = toFen(row.released_fen);
   const heldFen = toFen(row.held_fen);
   const refundedFen = toFen(row.refunded_fen);
+  const refundPendingFen = toFen(row.refund_pending_fen);
   return {
     id: row.id,
     status: row.status,
@@ -143,8 +150,9 @@ function toView(row: OrderRow): OrderView {
     releasedFen,
     heldFen,
     refundedFen,
-    // DESIGN.md rule 11: paid − released − held − refunded, never negative.
-    refundableFen: Math.max(0, paidFen - releasedFen - heldFen - refundedFen),
+    refundPendingFen,
+    // DESIGN.md rule 11: paid − released − held − refunded (and what a pending request holds).
+    refundableFen: Math.max(0, paidFen - releasedFen - heldFen - refundedFen - refundPendingFen),
     firstLessonOn: row.first_lesson_on,
     lastLessonOn: row.last_lesson_on,
     paidAt: row.paid_at?.toISOString() ?? null,

@@ -11,7 +11,10 @@ import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
       useFactory: (config: AppConfig) => ({
         url: config.redisUrl,
         prefix: config.queuePrefix,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        defaultJobOptions: {
+          ...DEFAULT_JOB_OPTIONS,
+          backoff: { type: 'exponential', delay: config.queueBackoffMs },
+        },
       }),
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),

@@ -11,15 +11,23 @@ export enum QueueName {
   Lessons = 'lessons',
   /** Sealing the ledger into hash-chained blocks. */
   Audit = 'audit',
+  /** Transfer instructions to the custody bank (the outbox), and their sweeper. */
+  BankInstructions = 'bank-instructions',
+  /** Daily settlement batches and refund deadlines. */
+  Payouts = 'payouts',
 }
 
 export enum JobName {
   Echo = 'echo',
   AutoConfirmLessons = 'auto-confirm-lessons',
   SealLedger = 'seal-ledger',
+  SubmitInstruction = 'submit-instruction',
+  SweepInstructions = 'sweep-instructions',
+  RunSettlements = 'run-settlements',
+  ApproveSilentRefunds = 'approve-silent-refunds',
 }
 
-/** Retries with exponential backoff: 2 s, 4 s, 8 s … about 8.5 minutes in all. */
+/** Retries with exponential backoff: 2 s, 4 s, 8 s … about 8.5 minutes in all (QUEUE_BACKOFF_MS sets the first delay). */
 export const DEFAULT_JOB_OPTIONS: JobOptions = {
   attempts: 9,
   backoff: { type: 'exponential', delay: 2_000 },

@@ -1,5 +1,6 @@
 /** Boots the real application (same modules and setup as main.ts) against the run's database. */
 import { ModuleMetadata } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module';
@@ -18,11 +19,21 @@ export interface TestApp {
 export async function createTestApp(
   overrides: Record<string, string> = {},
   extraImports: ModuleMetadata['imports'] = [],
+  providerOverrides: { provide: unknown; useValue: unknown }[] = [],
 ): Promise<TestApp> {
-  const { config } = loadConfig({ ...process.env, ...overrides });
-  const moduleRef = await Test.createTestingModule({
+  // Each app gets queues of its own, so that one test file's workers never take another's jobs.
+  const { config } = loadConfig({
+    ...process.env,
+    QUEUE_PREFIX: `${process.env.QUEUE_PREFIX ?? 'escrow_test'}_${randomBytes(3).toString('hex')}`,
+    ...overrides,
+  });
+  let builder = Test.createTestingModule({
     imports: [AppModule.forRoot(config), ...(extraImports ?? [])],
-  }).compile();
+  });
+  for (const { provide, useValue } of providerOverrides) {
+    builder = builder.overrideProvider(provide).useValue(useValue);
+  }
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     rawBody: true,
     bodyParser: false,

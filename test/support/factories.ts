@@ -174,3 +174,43 @@ export const tokens = (config: AppConfig) => ({
   auditor: (districtId: string, sub = 'aud-1') =>
     bearer(config, { sub, role: 'auditor', districtId }),
 });
+
+/**
+ * A lesson recorded and confirmed through the ledger as the lesson use cases do it: its fee held
+ * order_escrow → settlement_payable, then posted. For tests of what happens after release.
+ */
+export async function createReleasedLesson(
+  dataSource: DataSource,
+  fixture: InstitutionFixture,
+  order: Order,
+  sequence: number,
+  feeFen = order.lessonPriceFen,
+): Promise<string> {
+  return dataSource.transaction(async (manager) => {
+    const id = randomUUID();
+    const holdId = await ledger.hold(manager, {
+      kind: 'lesson_hold',
+      reference: `lesson:${id}:hold`,
+      institutionId: order.institutionId,
+      transfers: [
+        {
+          debitAccountId: order.escrowAccountId,
+          creditAccountId: fixture.accounts.settlement_payable,
+          amountFen: feeFen,
+        },
+      ],
+    });
+    const releaseId = await ledger.postPending(manager, {
+      pendingId: holdId,
+      kind: 'lesson_release',
+      reference: `lesson:${id}:release`,
+    });
+    await manager.query(
+      `INSERT INTO lessons (id, order_id, institution_id, sequence, delivered_at, fee_fen, status,
+                            hold_transaction_id, settle_transaction_id, confirmed_at, confirmed_by, recorded_by)
+       VALUES ($1, $2, $3, $4, now() - make_interval(mins => $4), $5, 'confirmed', $6, $7, now(), $8, 'factory')`,
+      [id, order.id, order.institutionId, sequence, feeFen, holdId, releaseId, order.parentId],
+    );
+    return id;
+  });
+}

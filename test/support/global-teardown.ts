@@ -15,7 +15,7 @@ export default async function globalTeardown(): Promise<void> {
       const [next, keys] = await redis.scan(
         cursor,
         'MATCH',
-        `${config.queuePrefix}:*`,
+        `${config.queuePrefix}*`,
         'COUNT',
         500,
       );

@@ -56,14 +56,15 @@ function fromHttpError(error: unknown): DomainException | undefined {
 }
 
 export function toProblem(error: DomainException, instance?: string): ProblemDetails {
+  // Extensions never override the standard members.
   return {
+    ...error.extensions,
     type: `urn:escrow-ledger:problem:${error.code.toLowerCase().replace(/_/g, '-')}`,
     title: error.title,
     status: error.status,
     detail: error.detail,
     code: error.code,
     ...(instance ? { instance } : {}),
-    ...error.extensions,
   };
 }
 

@@ -6,6 +6,7 @@ import {
 } from '../../common/idempotency/idempotency.service';
 import { InstitutionDto } from '../dto/institution.dto';
 import { InstitutionStatus } from '../entities/institution.entity';
+import { InstitutionClosureHooks } from '../institution-closure-hooks';
 import { InstitutionQueries } from '../institution.queries';
 import { InstitutionErrorCode, institutionError } from '../institutions.errors';
 
@@ -33,11 +34,13 @@ export class ChangeInstitutionStatus {
   constructor(
     private readonly idempotency: IdempotencyService,
     private readonly institutions: InstitutionQueries,
+    private readonly closureHooks: InstitutionClosureHooks,
   ) {}
 
-  execute(command: ChangeInstitutionStatusCommand): Promise<InstitutionStatusChange> {
+  async execute(command: ChangeInstitutionStatusCommand): Promise<InstitutionStatusChange> {
     const { principal, institutionId, status } = command;
-    return this.idempotency.execute(command.idempotency, async (manager) => {
+    const afterCommit: (() => Promise<void>)[] = [];
+    const change = await this.idempotency.execute(command.idempotency, async (manager) => {
       const current = await this.institutions.lock(manager, principal, institutionId, 'update');
       if (current.status === 'closed') {
         throw institutionError(
@@ -49,10 +52,21 @@ export class ChangeInstitutionStatus {
         `UPDATE institutions SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1`,
         [institutionId, status, command.reason ?? null],
       );
-      // Closure refunds (DESIGN.md §5 flow 5) start here, in this transaction, when
-      // previousStatus !== 'closed' && status === 'closed': written as outbox rows, enqueued after commit.
+      if (status === 'closed') {
+        // Closure refunds (DESIGN.md §5 flow 5) are written in this transaction, as outbox rows
+        // handed to the queue once it has committed.
+        afterCommit.push(
+          ...(await this.closureHooks.closed(manager, {
+            institutionId,
+            actor: principal.sub,
+            reason: command.reason ?? 'closed',
+          })),
+        );
+      }
       const institution = await this.institutions.view(manager, principal, institutionId);
       return { previousStatus: current.status, status, institution };
     });
+    for (const step of afterCommit) await step();
+    return change;
   }
 }

@@ -1,0 +1,163 @@
+/**
+ * A lesson is released once, whatever is retried or raced (DESIGN.md rule 7): concurrent
+ * confirmations, concurrent retries of one confirmation, a confirmation racing a dispute, and
+ * lessons of one order recorded at once.
+ */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { TestApp, createTestApp } from '../support/app';
+import { tokens } from '../support/factories';
+import { expectBooksBalanced } from '../support/ledger-checks';
+import {
+  PaidOrder,
+  booksOf,
+  ledgerKindsOf,
+  lessonCommand,
+  lessonRow,
+  minutesAgo,
+  paidOrder,
+  recordLesson,
+} from './support';
+
+const RACERS = 20;
+
+describe('lessons: concurrency', () => {
+  let t: TestApp;
+  let dataSource: DataSource;
+  let as: ReturnType<typeof tokens>;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    dataSource = t.app.get(DataSource);
+    as = tokens(t.config);
+  });
+
+  afterAll(async () => {
+    await expectBooksBalanced(dataSource);
+    await t.close();
+  });
+
+  async function recordedLesson(paid: PaidOrder, minutes = 60): Promise<string> {
+    const response = await recordLesson(t, as.institution(paid.fixture.institution), {
+      orderId: paid.order.id,
+      deliveredAt: minutesAgo(minutes),
+    }).expect(201);
+    return response.body.id as string;
+  }
+
+  it('releases once when twenty confirmations race; the others are told it is confirmed', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const responses = await Promise.all(
+      Array.from({ length: RACERS }, (_, i) =>
+        lessonCommand(t, as.parent(paid.order.parentId), `/v1/lessons/${lessonId}/confirm`, {
+          rating: (i % 5) + 1,
+        }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, ...Array<number>(RACERS - 1).fill(409)]);
+    for (const refused of responses.filter((r) => r.status === 409)) {
+      expect(refused.body.code).toBe('LESSON_ALREADY_CONFIRMED');
+    }
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+    expect(await booksOf(t, paid)).toMatchObject({
+      escrow: {
+        postedFen: paid.order.amountFen - paid.order.lessonPriceFen,
+        pendingDebitsFen: 0,
+      },
+      payable: { postedFen: paid.order.lessonPriceFen, pendingCreditsFen: 0 },
+    });
+    const winner = responses.find((r) => r.status === 200)!;
+    expect((await lessonRow(t, lessonId))?.rating).toBe(winner.body.rating);
+  });
+
+  it('answers twenty concurrent retries of one confirmation alike, releasing once', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const key = randomUUID();
+    const responses = await Promise.all(
+      Array.from({ length: RACERS }, () =>
+        lessonCommand(
+          t,
+          as.parent(paid.order.parentId),
+          `/v1/lessons/${lessonId}/confirm`,
+          { rating: 5, comment: 'Great.' },
+          key,
+        ),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(RACERS).fill(200));
+    // Equal as JSON values; the replayed copies come back from jsonb, which orders keys its way.
+    for (const response of responses) expect(response.body).toEqual(responses[0].body);
+    expect(responses[0].body).toMatchObject({
+      id: lessonId,
+      status: 'confirmed',
+      feeFen: paid.order.lessonPriceFen,
+      rating: 5,
+      comment: 'Great.',
+    });
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+    expect((await booksOf(t, paid)).payable.postedFen).toBe(paid.order.lessonPriceFen);
+  });
+
+  it('lets exactly one of racing confirmations and disputes win', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const parent = as.parent(paid.order.parentId);
+    const responses = await Promise.all(
+      Array.from({ length: RACERS }, (_, i) =>
+        i % 2 === 0
+          ? lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`)
+          : lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, { reason: 'No.' }),
+      ),
+    );
+    const winners = responses.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    const status = winners[0].body.status as string;
+    expect((await lessonRow(t, lessonId))?.status).toBe(status);
+    const loserCode = status === 'confirmed' ? 'LESSON_ALREADY_CONFIRMED' : 'LESSON_DISPUTED';
+    expect(new Set(responses.filter((r) => r.status !== 200).map((r) => r.body.code))).toEqual(
+      new Set([loserCode]),
+    );
+    expect(await ledgerKindsOf(t, lessonId)).toEqual(
+      status === 'confirmed' ? { lesson_hold: 1, lesson_release: 1 } : { lesson_hold: 1 },
+    );
+  });
+
+  it('numbers lessons of one order recorded at once without gaps, and stops at the last', async () => {
+    const paid = await paidOrder(dataSource, {
+      course: { priceFen: 1_000 },
+      order: { lessonsPaid: 8, lessonPriceFen: 1_000, amountFen: 8_000, bonusLessons: 2 },
+    });
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        recordLesson(t, as.institution(paid.fixture.institution), {
+          orderId: paid.order.id,
+          deliveredAt: minutesAgo(600 - i),
+        }),
+      ),
+    );
+    const created = responses.filter((r) => r.status === 201);
+    expect(created).toHaveLength(10);
+    expect(responses.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual([
+      'LESSONS_EXHAUSTED',
+      'LESSONS_EXHAUSTED',
+    ]);
+    expect(created.map((r) => r.body.sequence).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    const fees = created.map((r) => r.body.feeFen as number);
+    expect(fees.reduce((a, b) => a + b, 0)).toBe(8_000);
+    expect(await booksOf(t, paid)).toMatchObject({
+      escrow: { postedFen: 8_000, pendingDebitsFen: 8_000, availableFen: 0 },
+    });
+    const list = await request(t.http)
+      .get('/v1/lessons')
+      .query({ orderId: paid.order.id })
+      .set('Authorization', as.parent(paid.order.parentId))
+      .expect(200);
+    expect(list.body.items).toHaveLength(10);
+  });
+});
