@@ -147,8 +147,16 @@ export class BankInstructionsService {
       });
     } catch (error) {
       if (error instanceof BankRejectedError) {
+        // Refused as a request; but if the bank holds something under this id, its word stands.
+        const known = await this.gateway.getTransfer(instructionId);
         await this.dataSource.transaction((manager) =>
-          this.complete(manager, instructionId, { state: 'failed', reason: error.message }),
+          this.complete(
+            manager,
+            instructionId,
+            known && known.state !== 'accepted'
+              ? { state: known.state, bankTxnId: known.bankTxnId, reason: known.reason }
+              : { state: 'failed', reason: error.message },
+          ),
         );
         return;
       }
