@@ -6,6 +6,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Principal } from '../auth/principal';
+import { principalScope } from '../auth/scope';
 import { toFen } from '../common/money/fen';
 import {
   DEFAULT_PAGE_SIZE,
@@ -81,18 +82,12 @@ interface OrderRow {
   cursor_time: string;
 }
 
-/** Who may see which orders, as SQL over `o` (orders); $1 is the principal's key. */
-function scopeOf(principal: Principal): { where: string; key: string } {
-  switch (principal.role) {
-    case 'parent':
-      return { where: 'o.parent_id = $1', key: principal.sub };
-    case 'institution':
-      return { where: 'o.institution_id = $1::uuid', key: principal.institutionId ?? '' };
-    case 'auditor':
-    case 'operator':
-      return { where: 'o.district_id = $1', key: principal.districtId ?? '' };
-  }
-}
+const scopeOf = (principal: Principal) =>
+  principalScope(principal, {
+    parent: 'o.parent_id',
+    institution: 'o.institution_id',
+    district: 'o.district_id',
+  });
 
 /** The order figures of API.md, from the order row, its lessons and its escrow account. */
 const ORDER_VIEW_SQL = `

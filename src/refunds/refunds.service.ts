@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '../auth/principal';
+import { principalScope } from '../auth/scope';
 import { toFen } from '../common/money/fen';
 import { RefundReason, RefundStatus } from './refund.entity';
 import { RefundErrorCode, refundError } from './refunds.errors';
@@ -46,18 +47,12 @@ interface Row {
   paid_at: Date | null;
 }
 
-/** Who may see which refunds, as SQL over `r`; $1 is the principal's key. */
-export function refundScope(principal: Principal): { where: string; key: string } {
-  switch (principal.role) {
-    case 'parent':
-      return { where: 'r.parent_id = $1', key: principal.sub };
-    case 'institution':
-      return { where: 'r.institution_id = $1::uuid', key: principal.institutionId ?? '' };
-    case 'auditor':
-    case 'operator':
-      return { where: 'r.district_id = $1', key: principal.districtId ?? '' };
-  }
-}
+export const refundScope = (principal: Principal) =>
+  principalScope(principal, {
+    parent: 'r.parent_id',
+    institution: 'r.institution_id',
+    district: 'r.district_id',
+  });
 
 const VIEW_SQL = `
   SELECT r.*, r.respond_by::text, r.due_on::text, b.status AS instruction_status

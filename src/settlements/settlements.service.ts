@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '../auth/principal';
+import { principalScope } from '../auth/scope';
 import { toFen } from '../common/money/fen';
 import {
   DEFAULT_PAGE_SIZE,
@@ -48,11 +49,8 @@ interface Row {
   cursor_time: string;
 }
 
-function scopeOf(principal: Principal): { where: string; key: string } {
-  return principal.role === 'institution'
-    ? { where: 's.institution_id = $1::uuid', key: principal.institutionId ?? '' }
-    : { where: 's.district_id = $1', key: principal.districtId ?? '' };
-}
+const scopeOf = (principal: Principal) =>
+  principalScope(principal, { institution: 's.institution_id', district: 's.district_id' });
 
 const toView = (row: Row): SettlementView => ({
   id: row.id,
