@@ -308,13 +308,17 @@ export class BankInstructionsService {
     return 'completed';
   }
 
-  /** Re-enqueues unfinished instructions the queue no longer holds (lost by Redis, or a crash). */
-  async sweep(olderThanMs = 30_000): Promise<number> {
+  /**
+   * Re-enqueues unfinished instructions the queue no longer holds (lost by Redis, or a crash);
+   * all of them, or one institution's.
+   */
+  async sweep(olderThanMs = 30_000, institutionId?: string): Promise<number> {
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT id FROM bank_instructions
        WHERE status IN ('pending', 'submitted') AND updated_at < now() - make_interval(secs => $1)
+         AND ($2::uuid IS NULL OR institution_id = $2)
        ORDER BY updated_at LIMIT 500`,
-      [olderThanMs / 1000],
+      [olderThanMs / 1000, institutionId ?? null],
     );
     let handed = 0;
     for (const { id } of rows) {

@@ -117,7 +117,7 @@ describe('refunds while Redis is down', () => {
       () =>
         t.app
           .get(BankInstructionsService)
-          .sweep(30_000)
+          .sweep(30_000, school.institution.id)
           .then(() => true),
       { timeoutMs: 20_000 },
     );
@@ -130,7 +130,12 @@ describe('refunds while Redis is down', () => {
       },
       { timeoutMs: 30_000 },
     );
-    expect(bank.executed.size).toBe(1);
+    expect(bank.executed.has(approved.body.instructionId)).toBe(true);
+    const [{ n }] = await dataSource.query(
+      'SELECT count(*)::int AS n FROM ledger_transactions WHERE reference = $1',
+      [`instruction:${approved.body.instructionId}:paid`],
+    );
+    expect(n).toBe(1);
     await expectInstitutionInvariant(dataSource, school.institution.id);
   });
 });

@@ -256,7 +256,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
       `UPDATE bank_instructions SET updated_at = now() - interval '1 minute' WHERE id = $1`,
       [batch.instructionId],
     );
-    expect(await instructions.sweep(30_000)).toBeGreaterThanOrEqual(1);
+    expect(await instructions.sweep(30_000, school.institution.id)).toBe(1);
     await paidEventually(batch.id);
     expect(await balances(school)).toEqual({ custody: 36_000, payable: 0 });
   });
