@@ -208,7 +208,12 @@ export class BankInstructionsService {
         kind: PAID_KIND[instruction.purpose],
         reference: `instruction:${instructionId}:paid`,
         institutionId: instruction.institutionId,
-        metadata: { instructionId, bankTxnId: outcome.bankTxnId ?? null },
+        metadata: {
+          instructionId,
+          purpose: instruction.purpose,
+          subjectId: instruction.subjectId,
+          bankTxnId: outcome.bankTxnId ?? null,
+        },
         transfers: [
           {
             debitAccountId: accounts[PAYABLE[instruction.purpose]],

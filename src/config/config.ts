@@ -29,6 +29,8 @@ export interface AppConfig {
   };
   /** When the daily settlement runs: a cron expression in China time. */
   settlementCron: string;
+  /** Hash of the sealed ledger blocks: SM3 (GB/T 32905) by default, or SHA-256. */
+  ledgerHashAlgorithm: 'sm3' | 'sha256';
 }
 
 export class ConfigError extends Error {
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): { config: AppConfig; warning
     bankWebhookSecret: secret(env, 'BANK_WEBHOOK_SECRET', nodeEnv, DEV_BANK_SECRET, warnings),
     bank: bankConfig(env, nodeEnv),
     settlementCron: cron(env, 'SETTLEMENT_CRON', '0 2 * * *'),
+    ledgerHashAlgorithm: oneOf(env, 'LEDGER_HASH_ALGORITHM', ['sm3', 'sha256'], 'sm3'),
   };
   return { config, warnings };
 }

@@ -35,6 +35,13 @@ export const DEFAULT_JOB_OPTIONS: JobOptions = {
   removeOnFail: false,
 };
 
+/** Housekeeping that the next run repeats anyway: one attempt, little kept in Redis. */
+export const HOUSEKEEPING_JOB_OPTIONS: JobOptions = {
+  attempts: 1,
+  removeOnComplete: 100,
+  removeOnFail: 100,
+};
+
 export const ALL_QUEUES: QueueName[] = Object.values(QueueName);
 
 /** A job error that retrying cannot fix: processors throw it to stop the retries. */

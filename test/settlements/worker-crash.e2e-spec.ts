@@ -61,14 +61,15 @@ describe('a worker killed between the bank call and the database update', () => 
 
   const kill = (worker: ChildProcess) =>
     new Promise<void>((resolve) => {
-      if (worker.exitCode !== null) return resolve();
+      if (worker.exitCode !== null || worker.signalCode !== null) return resolve();
       worker.once('exit', () => resolve());
       worker.kill('SIGKILL');
     });
 
   beforeAll(async () => {
     // The bank's notifications go to a recorder, not the service: only the worker can complete.
-    sandbox = await startTestSandbox();
+    // A hung answer outlasts the moment the test kills the worker, and no more.
+    sandbox = await startTestSandbox({ hangMs: 30_000 });
     t = await createTestApp({
       BANK_API_URL: sandbox.bank.url,
       BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,

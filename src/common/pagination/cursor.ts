@@ -37,7 +37,7 @@ export interface Page<T> {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const BIGINT_ID = /^[1-9][0-9]{0,17}$/;
+const BIGINT_ID = /^[1-9][0-9]{0,18}$/;
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 export type CursorKey = 'uuid' | 'bigint';

@@ -1,0 +1,39 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import type { Principal } from '../../auth/principal';
+import { AuditTrail } from './audit-trail.service';
+
+/**
+ * Records every request to the audit routes once its response is over (finished, or cut off by
+ * the client). A middleware rather than an interceptor, so that requests the guard refuses are
+ * recorded too; the guard has set the principal by the time the response ends.
+ */
+@Injectable()
+export class AuditTrailMiddleware implements NestMiddleware {
+  constructor(private readonly trail: AuditTrail) {}
+
+  use(request: Request & { principal?: Principal }, response: Response, next: NextFunction): void {
+    const startedAt = new Date();
+    const started = process.hrtime.bigint();
+    let recorded = false;
+    const record = () => {
+      if (recorded) return;
+      recorded = true;
+      const requestId = (request as { id?: unknown }).id;
+      this.trail.record({
+        startedAt,
+        principal: request.principal,
+        method: request.method,
+        path: request.originalUrl,
+        statusCode: response.statusCode,
+        durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+        aborted: !response.writableFinished,
+        requestId: typeof requestId === 'string' ? requestId : null,
+        ip: request.ip ?? null,
+      });
+    };
+    response.once('finish', record);
+    response.once('close', record);
+    next();
+  }
+}
