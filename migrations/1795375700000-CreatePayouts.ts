@@ -120,7 +120,9 @@ export class CreatePayouts1795375700000 implements MigrationInterface {
       ON refunds (order_id) WHERE status IN ('requested', 'rejected')`);
     await queryRunner.query(`CREATE INDEX ix_refunds_awaiting
       ON refunds (respond_by) WHERE status = 'requested'`);
-    await queryRunner.query(`CREATE INDEX ix_refunds_institution ON refunds (institution_id, requested_at)`);
+    await queryRunner.query(
+      `CREATE INDEX ix_refunds_institution ON refunds (institution_id, requested_at)`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE institution_closures (

@@ -195,7 +195,7 @@ describe('orders (HTTP)', () => {
     });
 
     it.each(['suspended', 'closed'] as const)('an institution that is %s', async (status) => {
-      const other = await createInstitution(dataSource, { status } as Partial<Institution>);
+      const other = await createInstitution(dataSource, { status });
       const course = await createCourse(dataSource, other.institution.id);
       const response = await place(`p-${randomUUID()}`, {
         courseId: course.id,
