@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { Institution } from '../../src/institutions/entities/institution.entity';
 import { TestApp, createTestApp } from '../support/app';
 import {
   InstitutionFixture,
