@@ -19,6 +19,7 @@ import { ExceptionsModule } from './exceptions/exceptions.module';
 import { InstitutionsModule } from './institutions/institutions.module';
 import { LessonsModule } from './lessons/lessons.module';
 import { OrdersModule } from './orders/orders.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RefundsModule } from './refunds/refunds.module';
 import { SettlementsModule } from './settlements/settlements.module';
 import { LedgerModule } from './ledger/ledger.module';
@@ -66,6 +67,7 @@ export class AppModule {
         AuditModule,
         SettlementsModule,
         RefundsModule,
+        ReconciliationModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -5,6 +5,7 @@
 import { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { AuthErrorCode, authError } from '../auth/auth.errors';
 import type { Principal } from '../auth/principal';
+import { principalScope } from '../auth/scope';
 import { Order } from '../orders/entities/order.entity';
 import { Lesson } from './lesson.entity';
 import { LessonErrorCode, lessonError } from './lessons.errors';
@@ -44,23 +45,77 @@ export function visibleLessons(manager: EntityManager, principal: Principal) {
 }
 
 /**
+ * Runs a named statement: node-postgres prepares it once per pooled connection, so PostgreSQL
+ * neither parses nor (after its first runs) plans it again. A name must always carry the same
+ * text. TypeORM hands the query object to node-postgres as it is, and still wraps its errors in
+ * QueryFailedError.
+ */
+export function queryPrepared<T>(
+  manager: EntityManager,
+  name: string,
+  text: string,
+  parameters: unknown[],
+): Promise<T> {
+  return manager.query({ name, text } as unknown as string, parameters);
+}
+
+const lessonColumns = (manager: EntityManager) =>
+  manager.connection
+    .getMetadata(Lesson)
+    .columns.map((column) => `l.${column.databaseName}`)
+    .join(', ');
+
+/** The lock statement of each role (and of no principal), built once from the entity metadata. */
+const lockStatements = new Map<string, string>();
+
+function lockStatement(manager: EntityManager, name: string, scope: string | undefined): string {
+  let text = lockStatements.get(name);
+  if (text === undefined) {
+    text = scope
+      ? `SELECT ${lessonColumns(manager)} FROM lessons l JOIN orders o ON o.id = l.order_id
+         WHERE ${scope} AND l.id = $2 FOR UPDATE OF l`
+      : `SELECT ${lessonColumns(manager)} FROM lessons l WHERE l.id = $1 FOR UPDATE OF l`;
+    lockStatements.set(name, text);
+  }
+  return text;
+}
+
+/** A Lesson from a row of `lessons`, with TypeORM's conversions (fen transformer, dates). */
+function lessonFromRow(manager: EntityManager, row: Record<string, unknown>): Lesson {
+  const { driver } = manager.connection;
+  const lesson = new Lesson();
+  for (const column of manager.connection.getMetadata(Lesson).columns) {
+    column.setEntityValue(lesson, driver.prepareHydratedValue(row[column.databaseName], column));
+  }
+  return lesson;
+}
+
+/**
  * Locks a lesson row for an update (FOR UPDATE). With a principal the lesson must be theirs:
- * another's lesson is not found, never forbidden, so that its existence does not leak.
+ * another's lesson is not found, never forbidden, so that its existence does not leak. A prepared
+ * statement in raw SQL: it is on the path of every confirmation.
  */
 export async function lockLesson(
   manager: EntityManager,
   lessonId: string,
   principal?: Principal,
 ): Promise<Lesson> {
-  const query = principal
-    ? visibleLessons(manager, principal)
-    : manager.createQueryBuilder(Lesson, 'l');
-  const lesson = await query
-    .andWhere('l.id = :lessonId', { lessonId })
-    .setLock('pessimistic_write', undefined, ['l'])
-    .getOne();
-  if (!lesson) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
-  return lesson;
+  const scope = principal
+    ? principalScope(principal, {
+        parent: 'o.parent_id',
+        institution: 'o.institution_id',
+        district: 'o.district_id',
+      })
+    : undefined;
+  const name = `lessons.lock.${principal?.role ?? 'any'}`;
+  const rows = await queryPrepared<Record<string, unknown>[]>(
+    manager,
+    name,
+    lockStatement(manager, name, scope?.where),
+    scope ? [scope.key, lessonId] : [lessonId],
+  );
+  if (!rows.length) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
+  return lessonFromRow(manager, rows[0]);
 }
 
 /** Confirming or disputing needs a lesson awaiting confirmation; each other state has its code. */

@@ -6,7 +6,7 @@ import {
   IdempotentRequest,
 } from '../../common/idempotency/idempotency.service';
 import { LessonLedger } from '../lesson-ledger';
-import { assertAwaitingConfirmation, lockLesson } from '../lesson-scope';
+import { assertAwaitingConfirmation, lockLesson, queryPrepared } from '../lesson-scope';
 import { LessonDto, toLessonDto } from '../lesson-view.dto';
 import { Lesson } from '../lesson.entity';
 
@@ -28,6 +28,12 @@ export interface Confirmation {
   rating?: number;
   comment?: string;
 }
+
+/** Records the confirmation on the locked row; prepared, as it runs for every confirmation. */
+const RECORD_CONFIRMATION = `UPDATE lessons
+  SET status = $2, confirmed_at = $3, confirmed_by = $4, confirmation_rule = $5, rating = $6,
+      comment = $7, settle_transaction_id = $8
+  WHERE id = $1`;
 
 /**
  * A parent confirms a delivered lesson of their own order: its fee is released to the
@@ -75,7 +81,16 @@ export class ConfirmLesson {
       comment: confirmation.comment ?? null,
       settleTransactionId,
     };
-    await manager.update(Lesson, { id: lesson.id }, changes);
+    await queryPrepared(manager, 'lessons.record-confirmation', RECORD_CONFIRMATION, [
+      lesson.id,
+      changes.status,
+      changes.confirmedAt,
+      changes.confirmedBy,
+      changes.confirmationRule,
+      changes.rating,
+      changes.comment,
+      changes.settleTransactionId,
+    ]);
     return Object.assign(lesson, changes);
   }
 }

@@ -1,0 +1,138 @@
+/**
+ * Drives POST /v1/lessons/:id/confirm with autocannon: a fixed number of connections for a fixed
+ * time, each request a lesson of its own with its parent's token and an Idempotency-Key. Latency
+ * is recorded per response (autocannon's own histogram rounds to whole milliseconds).
+ */
+import autocannon, { Instance } from 'autocannon';
+
+export interface ConfirmRequest {
+  ordinal: number;
+  lessonId: string;
+  authorization: string;
+  idempotencyKey: string;
+}
+
+export interface LoadResult {
+  seconds: number;
+  /** Lessons answered 200 with a confirmed lesson. */
+  confirmed: number[];
+  responses: number;
+  /** Responses by status code. */
+  statuses: Record<string, number>;
+  /** Non-200 answers, 200s whose body was not a confirmed lesson, connection errors, timeouts. */
+  errors: number;
+  connectionErrors: number;
+  timeouts: number;
+  latencyMs: Percentiles;
+  /** The supply of lessons ran dry before the time was up. */
+  exhausted: boolean;
+}
+
+export interface Percentiles {
+  p50: number;
+  p97_5: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank percentiles of a sample, in its unit. */
+export function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { p50: 0, p97_5: 0, p99: 0, max: 0, mean: 0 };
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+  const round = (value: number) => Math.round(value * 100) / 100;
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  return {
+    p50: round(at(0.5)),
+    p97_5: round(at(0.975)),
+    p99: round(at(0.99)),
+    max: round(sorted[sorted.length - 1]),
+    mean: round(sum / sorted.length),
+  };
+}
+
+const BODY = JSON.stringify({ rating: 5 });
+
+export function confirmLoad(options: {
+  baseUrl: string;
+  connections: number;
+  seconds: number;
+  next: () => ConfirmRequest | undefined;
+  /** Requests per second in all, for measuring cost at a fixed load; unset: as fast as answered. */
+  rate?: number;
+}): Promise<LoadResult> {
+  const confirmed: number[] = [];
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let wrongBodies = 0;
+  let exhausted = false;
+  let instance: Instance | undefined;
+
+  return new Promise((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: options.baseUrl,
+        connections: options.connections,
+        duration: options.seconds,
+        timeout: 30,
+        ...(options.rate ? { overallRate: options.rate } : {}),
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (request, context) => {
+              const confirmation = options.next();
+              if (!confirmation) {
+                // Out of lessons: end the run; this last request is a harmless read.
+                exhausted = true;
+                setImmediate(() => instance?.stop());
+                context.ordinal = undefined;
+                return { ...request, method: 'GET', path: '/health', body: '' };
+              }
+              context.ordinal = confirmation.ordinal;
+              return {
+                ...request,
+                path: `/v1/lessons/${confirmation.lessonId}/confirm`,
+                headers: {
+                  authorization: confirmation.authorization,
+                  'idempotency-key': confirmation.idempotencyKey,
+                  'content-type': 'application/json',
+                },
+                body: BODY,
+              };
+            },
+            onResponse: (status, body, context) => {
+              if (typeof context.ordinal !== 'number') return;
+              statuses[status] = (statuses[status] ?? 0) + 1;
+              if (status !== 200) return;
+              if (body.includes('"status":"confirmed"')) confirmed.push(context.ordinal);
+              else wrongBodies += 1;
+            },
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const responses = Object.values(statuses).reduce((sum, count) => sum + count, 0);
+        const refused = responses - (statuses[200] ?? 0);
+        const connectionErrors = result.errors - result.timeouts;
+        resolve({
+          seconds: result.duration,
+          confirmed,
+          responses,
+          statuses,
+          errors: refused + wrongBodies + result.errors,
+          connectionErrors,
+          timeouts: result.timeouts,
+          latencyMs: percentiles(latencies),
+          exhausted,
+        });
+      },
+    );
+    instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  });
+}

@@ -1,0 +1,208 @@
+/**
+ * The service under test, as production runs it: the compiled build in a child process (API and
+ * workers), with its own database, queue prefix and ports. Also the process figures the report
+ * needs: peak RSS (VmHWM) and CPU time, read from /proc.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+
+/** Runs a command to completion in the repository, its output on our stderr; rejects on failure. */
+export function run(command: string, args: string[], env = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 2, 2] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(' ')} ended with ${signal ?? code}`)),
+    );
+  });
+}
+
+/** A TCP port nobody listens on right now (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface ServiceEnv {
+  port: number;
+  sandboxBankPort: number;
+  databaseUrl: string;
+  queuePrefix: string;
+  jwtSecret: string;
+}
+
+export class Service {
+  private exited: Promise<void>;
+  private output = '';
+
+  private constructor(private readonly child: ChildProcess) {
+    const keep = (chunk: Buffer) => {
+      // The last few kilobytes, for the error message when it dies.
+      this.output = (this.output + chunk.toString()).slice(-8_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
+  }
+
+  static start(env: ServiceEnv): Service {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        PORT: String(env.port),
+        DATABASE_URL: env.databaseUrl,
+        QUEUE_PREFIX: env.queuePrefix,
+        LOG_LEVEL: 'warn',
+        BANK_MODE: 'sandbox',
+        SANDBOX_BANK_PORT: String(env.sandboxBankPort),
+        JWT_SECRET: env.jwtSecret,
+      },
+    });
+    return new Service(child);
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error('the service did not start');
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits until GET /health answers 200 (database and Redis up). */
+  async ready(baseUrl: string, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`the service exited while starting:\n${this.output}`);
+      try {
+        const response = await fetch(`${baseUrl}/health`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(250);
+    }
+    throw new Error(`the service was not healthy within ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  /** Peak resident set size so far, in bytes (the kernel's high-water mark). */
+  peakRssBytes(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    if (!kb) throw new Error('no VmHWM in /proc/<pid>/status');
+    return Number(kb[1]) * 1024;
+  }
+
+  /** CPU time (user + system) the process has used, in milliseconds. */
+  cpuMs(): number {
+    return processCpuMs(this.pid);
+  }
+
+  /** SIGTERM (graceful shutdown), then SIGKILL if it takes too long. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const killed = sleep(timeoutMs).then(() => {
+      if (this.running) this.child.kill('SIGKILL');
+    });
+    await Promise.race([this.exited, killed]);
+    await this.exited;
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export function processCpuMs(pid: number): number {
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Busy and total CPU time of the whole machine (all cores), in clock ticks. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const ticks = line.split(/\s+/).slice(1).map(Number);
+  const idle = ticks[3] + (ticks[4] ?? 0);
+  const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * CPU time the database's server processes spend on our database (its backends and autovacuum
+ * workers), sampled from /proc while a phase runs. Needs PostgreSQL on this machine; elsewhere it
+ * reports null.
+ */
+export class DatabaseCpu {
+  private readonly seen = new Map<number, { first: number; last: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> = Promise.resolve();
+  private failed = false;
+
+  constructor(private readonly client: Client) {}
+
+  start(intervalMs = 250): void {
+    this.seen.clear();
+    this.sampling = this.sample(true);
+    this.timer = setInterval(() => {
+      this.sampling = this.sampling.then(() => this.sample());
+    }, intervalMs);
+  }
+
+  /** Stops sampling; returns the CPU milliseconds used since start, or null when unreadable. */
+  async stop(): Promise<number | null> {
+    clearInterval(this.timer);
+    await this.sampling;
+    await this.sample();
+    if (this.failed) return null;
+    let total = 0;
+    for (const { first, last } of this.seen.values()) total += last - first;
+    return total;
+  }
+
+  /** Processes first seen after the start began during the phase: all their time counts. */
+  private async sample(initial = false): Promise<void> {
+    try {
+      const { rows } = await this.client.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      for (const { pid } of rows) {
+        let cpu: number;
+        try {
+          cpu = processCpuMs(pid);
+        } catch {
+          continue; // ended between the query and the read
+        }
+        const entry = this.seen.get(pid);
+        if (entry) entry.last = cpu;
+        else this.seen.set(pid, { first: initial ? cpu : 0, last: cpu });
+      }
+    } catch {
+      this.failed = true;
+    }
+  }
+}

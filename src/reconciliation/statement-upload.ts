@@ -1,0 +1,114 @@
+/**
+ * Receiving a statement file over HTTP. The application parses only JSON bodies; this route reads
+ * its raw body itself (XML or CSV, size-limited, never decompressed), keeps the bytes for the bank
+ * signature, and accepts either the bank (HMAC, as for notifications) or an operator (JWT).
+ */
+import { CanActivate, ExecutionContext, Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import { raw } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AuthErrorCode, authError } from '../auth/auth.errors';
+import type { Principal } from '../auth/principal';
+import { TokenService } from '../auth/token.service';
+import {
+  BANK_SIGNATURE_HEADER,
+  BANK_TIMESTAMP_HEADER,
+  BankSignatureGuard,
+} from '../bank/bank-signature';
+import { CommonErrorCode, commonError } from '../common/errors/domain.exception';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import type { StatementSource } from './import-statement.usecase';
+import { RECONCILIATION_OPTIONS, ReconciliationOptions } from './reconciliation.constants';
+
+export const STATEMENT_MEDIA_TYPES = ['application/xml', 'text/xml', 'text/csv', 'application/csv'];
+
+export type StatementRequest = Request & {
+  rawBody?: Buffer;
+  principal?: Principal;
+  statementSource?: Exclude<StatementSource, 'job'>;
+};
+
+/** `text/csv; charset=GBK` → { mediaType: 'text/csv', charset: 'GBK' }. */
+export function contentTypeOf(request: Request): { mediaType: string; charset?: string } {
+  const header = request.headers['content-type'] ?? '';
+  const [type, ...params] = header.split(';');
+  const charset = params
+    .map((param) => /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(param)?.[1])
+    .find((value) => value !== undefined);
+  return { mediaType: type.trim().toLowerCase(), ...(charset ? { charset } : {}) };
+}
+
+const hasCredentials = (request: Request) =>
+  request.headers.authorization !== undefined ||
+  request.headers[BANK_SIGNATURE_HEADER] !== undefined;
+
+@Injectable()
+export class StatementBodyMiddleware implements NestMiddleware {
+  private readonly read: RequestHandler;
+
+  constructor(@Inject(RECONCILIATION_OPTIONS) options: ReconciliationOptions) {
+    this.read = raw({ type: () => true, limit: options.maxBodyBytes, inflate: false });
+  }
+
+  async use(request: StatementRequest, response: Response, next: NextFunction): Promise<void> {
+    // Refuse before reading what could be a large body from a caller without credentials.
+    if (!hasCredentials(request)) {
+      throw authError(
+        AuthErrorCode.UNAUTHENTICATED,
+        'send Authorization: Bearer <token>, or the bank signature headers',
+      );
+    }
+    if (!STATEMENT_MEDIA_TYPES.includes(contentTypeOf(request).mediaType)) {
+      throw commonError(
+        CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        'Send a camt.053 statement as application/xml or a bank CSV as text/csv.',
+      );
+    }
+    await new Promise<void>((resolve, reject) =>
+      this.read(request, response, (error?: unknown) => {
+        if (error === undefined || error === null) resolve();
+        else reject(error instanceof Error ? error : new Error('the body could not be read'));
+      }),
+    );
+    request.rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    next();
+  }
+}
+
+/** The bank with its HMAC signature, or an operator with a bearer token. */
+@Injectable()
+export class StatementUploadGuard implements CanActivate {
+  private readonly bank: BankSignatureGuard;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly tokens: TokenService,
+  ) {
+    this.bank = new BankSignatureGuard(config);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<StatementRequest>();
+    if (
+      request.headers[BANK_SIGNATURE_HEADER] !== undefined ||
+      request.headers[BANK_TIMESTAMP_HEADER] !== undefined
+    ) {
+      this.bank.canActivate(context);
+      request.statementSource = 'bank';
+      return true;
+    }
+    const match = request.headers.authorization?.match(/^Bearer ([A-Za-z0-9_.+/=-]+)$/);
+    if (!match) {
+      throw authError(
+        AuthErrorCode.UNAUTHENTICATED,
+        'send Authorization: Bearer <token>, or the bank signature headers',
+      );
+    }
+    const principal = this.tokens.verify(match[1]);
+    if (principal.role !== 'operator') {
+      throw authError(AuthErrorCode.FORBIDDEN_ROLE, `the ${principal.role} role may not do this`);
+    }
+    request.principal = principal;
+    request.statementSource = 'operator';
+    return true;
+  }
+}

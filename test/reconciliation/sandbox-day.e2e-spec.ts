@@ -1,0 +1,168 @@
+/**
+ * A full day against the sandbox bank: parents pay through the bank, a settlement goes out through
+ * HttpBankGateway and the worker, and the bank's own statement of the day, fetched through the
+ * gateway as the daily job does, reconciles to zero difference and closes the day. The bank's CSV
+ * of the same day is the same statement.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { HttpBankGateway } from '../../src/bank/http-bank.gateway';
+import { Order } from '../../src/orders/entities/order.entity';
+import { FetchStatements } from '../../src/reconciliation/fetch-statements.usecase';
+import { ReconciliationModule } from '../../src/reconciliation/reconciliation.module';
+import {
+  TEST_WEBHOOK_SECRET,
+  TestSandbox,
+  startTestSandbox,
+  waitUntil,
+} from '../sandbox-bank/sandbox-harness';
+import { TestApp, createTestApp } from '../support/app';
+import {
+  createCourse,
+  createInstitution,
+  createOrder,
+  createReleasedLesson,
+  tokens,
+} from '../support/factories';
+import { expectInstitutionInvariant } from '../support/invariant';
+import { expectBooksBalanced } from '../support/ledger-checks';
+import { eventually } from '../support/waiting';
+import { today, uploadAsBank } from './support';
+
+describe('a day with the sandbox bank reconciles to zero', () => {
+  let t: TestApp;
+  let dataSource: DataSource;
+  let sandbox: TestSandbox;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    sandbox = await startTestSandbox({
+      notifyUrl: `http://127.0.0.1:${port}/v1/bank/notifications`,
+    });
+    t = await createTestApp(
+      {
+        BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        BANK_API_URL: sandbox.bank.url,
+        QUEUE_BACKOFF_MS: '20',
+      },
+      [ReconciliationModule],
+    );
+    dataSource = t.app.get(DataSource);
+    await t.app.listen(port, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await sandbox?.close();
+    if (dataSource) await expectBooksBalanced(dataSource);
+    await t?.close();
+  });
+
+  it('pays, settles, fetches the statement and closes the day', async () => {
+    const school = await createInstitution(dataSource);
+    const districtId = school.institution.districtId;
+    await request(sandbox.bank.url)
+      .put(`/sandbox/accounts/${school.custodyAccountNo}`)
+      .send({ bankCode: 'ICBC', accountName: `${school.institution.name} custody` })
+      .expect(200);
+    const course = await createCourse(dataSource, school.institution.id);
+    const orders: Order[] = [];
+    for (const payer of ['6214830277770001', '6214830277770002', '6214830277770003']) {
+      const order = await createOrder(dataSource, { institution: school.institution, course });
+      await request(sandbox.bank.url)
+        .post('/sandbox/payments')
+        .send({
+          payerAccount: { bankCode: 'CMB', accountNo: payer, accountName: '张伟' },
+          accountNo: school.custodyAccountNo,
+          amountFen: order.amountFen,
+          reference: order.paymentReference,
+        })
+        .expect(201);
+      orders.push(order);
+    }
+    await waitUntil(async () => {
+      const rows: { status: string }[] = await dataSource.query(
+        'SELECT status FROM orders WHERE id = ANY($1)',
+        [orders.map((o) => o.id)],
+      );
+      return rows.every((row) => row.status === 'active');
+    }, 15_000);
+    const paid = await dataSource.manager.findOneByOrFail(Order, { id: orders[0].id });
+    for (const sequence of [1, 2, 3, 4]) {
+      await createReleasedLesson(dataSource, school, paid, sequence);
+    }
+    const run = await request(t.http)
+      .post('/v1/settlements/run')
+      .set('Authorization', tokens(t.config).operator(districtId))
+      .expect(202);
+    const batch = (run.body.batches as { id: string; institutionId: string }[]).find(
+      (b) => b.institutionId === school.institution.id,
+    )!;
+    await waitUntil(async () => {
+      const [row] = await dataSource.query('SELECT status FROM settlement_batches WHERE id = $1', [
+        batch.id,
+      ]);
+      return row?.status === 'paid';
+    }, 15_000);
+
+    const fetched = await t.app
+      .get(FetchStatements)
+      .execute({ day: today(), accountNos: [school.custodyAccountNo] });
+    expect(fetched).toMatchObject({ refused: [], unavailable: [] });
+    const [{ statementId }] = fetched.imported;
+    const report = await eventually(async () => {
+      const response = await request(t.http)
+        .get(`/v1/reconciliation/statements/${statementId}`)
+        .set('Authorization', tokens(t.config).auditor(districtId))
+        .expect(200);
+      return response.body.status === 'pending' ? undefined : response.body;
+    });
+    const custody = await request(sandbox.bank.url)
+      .get(`/sandbox/accounts/${school.custodyAccountNo}`)
+      .expect(200);
+    expect(report).toMatchObject({
+      status: 'reconciled',
+      format: 'camt053',
+      formatVersion: 'camt.053.001.08',
+      source: 'job',
+      lineCount: 4,
+      matched: { count: 4, manualCount: 0 },
+      bankOnly: { count: 0 },
+      ledgerOnly: { count: 0 },
+      mismatched: { count: 0 },
+      openExceptions: 0,
+      closingBalanceFen: custody.body.balanceFen,
+      balance: {
+        date: today(),
+        status: 'closed',
+        bankClosingFen: custody.body.balanceFen,
+        ledgerBalanceFen: custody.body.balanceFen,
+        inTransitFen: 0,
+        differenceFen: 0,
+      },
+    });
+
+    // The bank's CSV of the same day, delivered signed: the same statement.
+    const gateway = new HttpBankGateway({ apiUrl: sandbox.bank.url, timeoutMs: 5_000 });
+    const csv = await gateway.fetchStatement(school.custodyAccountNo, today(), today(), 'csv');
+    const delivered = await uploadAsBank(t.http, t.config, csv, {
+      type: 'text/csv; charset=utf-8',
+      query: `?accountNo=${school.custodyAccountNo}&from=${today()}&to=${today()}`,
+    }).expect(202);
+    expect(delivered.body).toMatchObject({ statementId, duplicate: true });
+    await expectInstitutionInvariant(dataSource, school.institution.id);
+  });
+});
+
+/** A port free right now, for a server that must be named before it starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
