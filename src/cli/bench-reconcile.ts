@@ -278,6 +278,7 @@ interface ChildResult {
   importMs: number;
   matchMs: number;
   baselineRss: number;
+  importPeakRss: number;
   peakRss: number;
   status: string;
   matched: number;
@@ -320,6 +321,7 @@ async function importAndMatch(
       source: 'operator',
     });
     const imported = Date.now();
+    const importPeakRss = peakRss;
     for (;;) {
       const [row]: { matched_at: Date | null }[] = await dataSource.query(
         'SELECT matched_at FROM reconciliation_statements WHERE id = $1',
@@ -347,6 +349,7 @@ async function importAndMatch(
       importMs: imported - started,
       matchMs: matched - imported,
       baselineRss,
+      importPeakRss,
       peakRss,
       status: report.status,
       matched: report.matched.count,
@@ -460,7 +463,8 @@ async function main(): Promise<void> {
     );
     log(
       `memory: peak RSS of the service process ${mib(result.peakRss)} ` +
-        `(${mib(result.baselineRss)} after boot with the file read)`,
+        `(${mib(result.baselineRss)} after boot with the file read, ` +
+        `${mib(result.importPeakRss)} at most while importing)`,
     );
     log(
       `result: ${result.status}; matched ${result.matched}, bank-only ${result.bankOnly}, ` +

@@ -7,20 +7,21 @@
  * workers), drives POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench
  * with the same statements at the same concurrency and time, checks that every confirmation was
  * durable and released once and that the books balance, prints the figures, drops the database.
+ * Exits 0, 2 when a check failed, 1 when the benchmark could not run.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { signToken } from '../auth/token.service';
 import { loadConfig } from '../config/config';
 import { dropDatabase } from '../database/ensure-database';
 import { prepareDatabase } from '../database/migrate';
+import { dropQueueKeys } from '../queues/drop-queue-keys';
 import { LedgerChecks, checkLedger } from './bench/checks';
-import { ConfirmRequest, LoadResult, confirmLoad } from './bench/load';
-import { PgbenchProtocol, PgbenchResult, runPgbench } from './bench/pgbench';
-import { parentIdOf, seedInstitutions, seedOrderRange, SeedShape } from './bench/seed';
+import { ConfirmRequest, Percentiles, confirmLoad } from './bench/load';
+import { PgbenchProtocol, runPgbench } from './bench/pgbench';
+import { SeedShape, lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
 import { DatabaseCpu, Service, freePort, machineCpu, run } from './bench/service';
 
 interface Options {
@@ -37,14 +38,6 @@ interface Options {
   keepDatabase: boolean;
 }
 
-const QUICK = {
-  institutions: 4,
-  orders: 100,
-  lessons: 3_000,
-  connections: 8,
-  duration: 5,
-  warmup: 2,
-};
 const DEFAULTS = {
   institutions: 20,
   orders: 2_000,
@@ -52,6 +45,15 @@ const DEFAULTS = {
   connections: 32,
   duration: 30,
   warmup: 5,
+};
+/** A smoke run: small and short. */
+const QUICK: typeof DEFAULTS = {
+  institutions: 4,
+  orders: 100,
+  lessons: 3_000,
+  connections: 8,
+  duration: 5,
+  warmup: 2,
 };
 
 function options(argv: string[]): Options {
@@ -104,62 +106,85 @@ function options(argv: string[]): Options {
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** The uuid PostgreSQL makes of md5(text)::uuid, as seed.ts names lessons. */
-function lessonId(ordinal: number): string {
-  const hex = createHash('md5').update(`bench-lesson:${ordinal}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/** Milliseconds of CPU per unit of work, or null when they could not be measured. */
+const perUnit = (ms: number | null, count: number) =>
+  ms === null ? null : round(ms / Math.max(1, count), 3);
+
+const busyPercent = (before: ReturnType<typeof machineCpu>, after: ReturnType<typeof machineCpu>) =>
+  Math.round(((after.busy - before.busy) * 100) / Math.max(1, after.total - before.total));
+
+/** Everything one run works on, named after its run id. */
+interface Bench {
+  opts: Options;
+  runId: string;
+  databaseUrl: string;
+  /** The sandbox bank's database, which main.ts derives from DATABASE_URL. */
+  sandboxDatabaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  shape: SeedShape;
+  lessonsSeeded: number;
+  /** Orders seeded so far: the next seed starts here. */
+  orders: number;
+  admin: Client;
+  /** Throws once the run was interrupted (Ctrl-C), between phases. */
+  checkpoint: () => void;
+  phases: Record<string, number>;
 }
 
-function shuffled(count: number): Int32Array {
-  const ordinals = Int32Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [ordinals[i], ordinals[j]] = [ordinals[j], ordinals[i]];
+async function phase<T>(bench: Bench, name: string, work: () => Promise<T>): Promise<T> {
+  bench.checkpoint();
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    bench.phases[name] = round((Date.now() - started) / 1000, 1);
   }
-  return ordinals;
+}
+
+/** Seeds orders for `lessons` more lessons after those seeded so far; returns their ordinals. */
+async function seedLessons(bench: Bench, lessons: number): Promise<{ base: number; size: number }> {
+  const orders = Math.ceil(lessons / bench.shape.lessonsPerOrder);
+  await seedOrderRange(bench.databaseUrl, bench.shape, bench.orders, bench.orders + orders);
+  await bench.admin.query('VACUUM ANALYZE');
+  const range = {
+    base: bench.orders * bench.shape.lessonsPerOrder,
+    size: orders * bench.shape.lessonsPerOrder,
+  };
+  bench.orders += orders;
+  return range;
 }
 
 /** Waits (bounded) until the background sealer has caught up with the seeded transactions. */
-async function waitForSealing(databaseUrl: string, timeoutMs: number): Promise<string> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
+async function waitForSealing(bench: Bench, timeoutMs: number): Promise<string> {
   try {
-    return await sealingCaughtUp(client, timeoutMs);
-  } catch (error) {
-    return `could not follow the sealer (${String(error)}), went on`;
-  } finally {
-    await client.end();
-  }
-}
-
-async function sealingCaughtUp(client: Client, timeoutMs: number): Promise<string> {
-  const [{ present }] = (
-    await client.query<{ present: boolean }>(
-      `SELECT to_regclass('ledger_seal_blocks') IS NOT NULL AS present`,
-    )
-  ).rows;
-  if (!present) return 'no sealing in this build';
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [{ total, sealed }] = (
-      await client.query<{ total: string; sealed: string }>(
-        `SELECT (SELECT count(*) FROM ledger_transactions) AS total,
-                (SELECT coalesce(sum(transaction_count), 0) FROM ledger_seal_blocks) AS sealed`,
+    const [{ present }] = (
+      await bench.admin.query<{ present: boolean }>(
+        `SELECT to_regclass('ledger_seal_blocks') IS NOT NULL AS present`,
       )
     ).rows;
-    if (Number(sealed) >= Number(total)) return `sealed ${sealed} seeded transactions`;
-    if (Date.now() > deadline) return `sealing still behind (${sealed}/${total}), went on`;
-    await sleep(500);
+    if (!present) return 'no sealing in this build';
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [{ total, sealed }] = (
+        await bench.admin.query<{ total: string; sealed: string }>(
+          `SELECT (SELECT count(*) FROM ledger_transactions) AS total,
+                  (SELECT coalesce(sum(transaction_count), 0) FROM ledger_seal_blocks) AS sealed`,
+        )
+      ).rows;
+      if (Number(sealed) >= Number(total)) return `sealed ${sealed} seeded transactions`;
+      if (Date.now() > deadline) return `sealing still behind (${sealed}/${total}), went on`;
+      await sleep(500);
+    }
+  } catch (error) {
+    return `could not follow the sealer (${String(error)}), went on`;
   }
 }
 
-/** A few answered confirmations again: same key → the first answer; new key → 409. */
-async function replayCheck(
-  baseUrl: string,
-  samples: ConfirmRequest[],
-): Promise<{ replayed: number; failures: number }> {
+/** A few answered confirmations again: same key → the first answer; another key → 409. */
+async function replayCheck(baseUrl: string, samples: ConfirmRequest[]) {
   let failures = 0;
   for (const sample of samples) {
     const send = (key: string) =>
@@ -184,314 +209,305 @@ async function replayCheck(
   return { replayed: samples.length, failures };
 }
 
-async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
+interface ServiceFigures {
+  confirmations: number;
+  confirmationsPerSecond: number;
+  seconds: number;
+  latencyMs: Percentiles;
+  errors: number;
+  statuses: Record<string, number>;
+  connectionErrors: number;
+  timeouts: number;
+  lessonsRanOut: boolean;
+  peakRssMb: number;
+  cpuMsPerConfirmation: number | null;
+  /** PostgreSQL's CPU (the bench database's backends) per confirmation. */
+  databaseCpuMsPerConfirmation: number | null;
+  machineCpuBusyPercent: number;
+  warmup: { confirmations: number; errors: number };
+  idempotentReplays: { replayed: number; failures: number };
+}
+
+/** Starts the service, warms it up, measures, checks a few replays, stops it. */
+async function measureService(
+  bench: Bench,
+): Promise<{ figures: ServiceFigures; answered: number[]; idempotencyKey: (n: number) => string }> {
+  const { opts } = bench;
+  // Tokens signed up front, so that the load generator spends nothing on them.
+  const jwtSecret = randomBytes(24).toString('hex');
+  const tokens = Array.from(
+    { length: opts.orders },
+    (_, order) =>
+      `Bearer ${signToken({ sub: parentIdOf(order), role: 'parent' }, jwtSecret, { expiresInSeconds: 3_600 })}`,
+  );
+  const idempotencyKey = (ordinal: number) => `bench-${bench.runId}-${ordinal}`;
+  // Every request a different lesson, in random order (so across institutions and orders).
+  const pool = Int32Array.from({ length: bench.lessonsSeeded }, (_, i) => i);
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
   }
+  let cursor = 0;
+  const issued: ConfirmRequest[] = [];
+  const next = (): ConfirmRequest | undefined => {
+    if (cursor >= pool.length) return undefined;
+    const ordinal = pool[cursor++];
+    const request = {
+      ordinal,
+      lessonId: lessonIdOf(ordinal),
+      authorization: tokens[Math.floor(ordinal / bench.shape.lessonsPerOrder)],
+      idempotencyKey: idempotencyKey(ordinal),
+    };
+    if (issued.length < 64) issued.push(request);
+    return request;
+  };
+
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const service = Service.start({
+    port,
+    sandboxBankPort: await freePort(),
+    databaseUrl: bench.databaseUrl,
+    queuePrefix: bench.queuePrefix,
+    jwtSecret,
+  });
+  try {
+    await phase(bench, 'start', async () => {
+      progress(`service pid ${service.pid} on ${baseUrl}: starting`);
+      await service.ready(baseUrl);
+      progress('waiting for the background sealer to catch up with the seed');
+      progress(await waitForSealing(bench, 60_000));
+    });
+    return await phase(bench, 'service', async () => {
+      const load = (seconds: number) =>
+        confirmLoad({ baseUrl, connections: opts.connections, seconds, next });
+      progress(`warm-up: ${opts.connections} connections, ${opts.warmup} s`);
+      const warmup = opts.warmup > 0 ? await load(opts.warmup) : undefined;
+      bench.checkpoint();
+      progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
+      const databaseCpu = new DatabaseCpu(bench.admin);
+      databaseCpu.start();
+      const serviceCpuBefore = service.cpuMs();
+      const machineBefore = machineCpu();
+      const measured = await load(opts.duration);
+      const machineAfter = machineCpu();
+      const serviceCpuMs = service.cpuMs() - serviceCpuBefore;
+      const databaseCpuMs = await databaseCpu.stop();
+      const answered = [...(warmup?.confirmed ?? []), ...measured.confirmed];
+      const answeredSet = new Set(answered);
+      const replays = await replayCheck(
+        baseUrl,
+        issued.filter((request) => answeredSet.has(request.ordinal)).slice(0, 10),
+      );
+      const confirmations = measured.confirmed.length;
+      progress(`${confirmations} confirmations in ${measured.seconds} s; stopping the service`);
+      const figures: ServiceFigures = {
+        confirmations,
+        confirmationsPerSecond: round(confirmations / measured.seconds, 1),
+        seconds: measured.seconds,
+        latencyMs: measured.latencyMs,
+        errors: measured.errors,
+        statuses: measured.statuses,
+        connectionErrors: measured.connectionErrors,
+        timeouts: measured.timeouts,
+        lessonsRanOut: measured.exhausted,
+        peakRssMb: Math.round(service.peakRssBytes() / 1024 / 1024),
+        cpuMsPerConfirmation: perUnit(serviceCpuMs, confirmations),
+        databaseCpuMsPerConfirmation: perUnit(databaseCpuMs, confirmations),
+        machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
+        warmup: { confirmations: warmup?.confirmed.length ?? 0, errors: warmup?.errors ?? 0 },
+        idempotentReplays: replays,
+      };
+      return { figures, answered, idempotencyKey };
+    });
+  } finally {
+    await service.stop();
+  }
+}
+
+interface LimitFigures {
+  tool: string;
+  transactions: number;
+  tps: number;
+  latencyMs: Percentiles;
+  failed: number;
+  aborted: boolean;
+  databaseCpuMsPerTransaction: number | null;
+  machineCpuBusyPercent: number;
+}
+
+/**
+ * pgbench on lessons of its own, seeded after the service has stopped: a short probe (which also
+ * warms it up) says how many the timed run can use up.
+ */
+async function measureLimit(bench: Bench): Promise<LimitFigures> {
+  const { opts } = bench;
+  const pgbench = {
+    databaseUrl: bench.databaseUrl,
+    clients: opts.connections,
+    threads: Math.min(opts.connections, cpus().length),
+    lessonsPerOrder: bench.shape.lessonsPerOrder,
+    protocol: opts.pgbenchProtocol,
+    binary: opts.pgbench,
+  };
+  const perClient = Math.max(20, Math.ceil((opts.warmup * 200) / opts.connections));
+  progress(`pgbench: probe and warm-up (${perClient} transactions per client)`);
+  const probe = await runPgbench({
+    ...pgbench,
+    ...(await seedLessons(bench, perClient * opts.connections)),
+    transactionsPerClient: perClient,
+  });
+  if (probe.aborted) throw new Error(`the pgbench probe failed:\n${probe.output}`);
+  const needed = Math.ceil(probe.tps * opts.duration * 2) + opts.connections * 10;
+  progress(`pgbench: seeding ${needed} lessons, enough for ${round(probe.tps * 2, 0)} tps`);
+  const range = await seedLessons(bench, needed);
+  bench.checkpoint();
+  progress(`pgbench: measuring: ${opts.connections} clients, ${opts.duration} s`);
+  const databaseCpu = new DatabaseCpu(bench.admin);
+  const machineBefore = machineCpu();
+  databaseCpu.start();
+  const limit = await runPgbench({ ...pgbench, ...range, seconds: opts.duration });
+  const databaseCpuMs = await databaseCpu.stop();
+  const machineAfter = machineCpu();
+  if (limit.aborted) progress(`pgbench did not run to the end:\n${limit.output}`);
+  return {
+    tool:
+      `pgbench -M ${opts.pgbenchProtocol} -c ${opts.connections} -j ${pgbench.threads} ` +
+      `-T ${opts.duration}`,
+    transactions: limit.transactions,
+    tps: limit.tps,
+    latencyMs: limit.latencyMs,
+    failed: limit.failed,
+    aborted: limit.aborted,
+    databaseCpuMsPerTransaction: perUnit(databaseCpuMs, limit.transactions),
+    machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
+  };
 }
 
 interface Report {
   machine: { cpus: number; node: string; postgres: string };
   config: Options & { lessonsPerOrder: number; lessonsSeeded: number };
-  service: {
-    confirmations: number;
-    confirmationsPerSecond: number;
-    seconds: number;
-    latencyMs: LoadResult['latencyMs'];
-    errors: number;
-    statuses: Record<string, number>;
-    connectionErrors: number;
-    timeouts: number;
-    lessonsRanOut: boolean;
-    peakRssMb: number;
-    cpuMsPerConfirmation: number;
-    /** PostgreSQL's CPU (backends of the bench database) per confirmation. */
-    databaseCpuMsPerConfirmation: number | null;
-    machineCpuBusyPercent: number;
-    warmup: { confirmations: number; errors: number };
-    idempotentReplays: { replayed: number; failures: number };
-  };
-  limit: {
-    tool: string;
-    transactions: number;
-    tps: number;
-    latencyMs: PgbenchResult['latencyMs'];
-    failed: number;
-    aborted: boolean;
-    databaseCpuMsPerTransaction: number | null;
-    machineCpuBusyPercent: number;
-  };
+  service: ServiceFigures;
+  limit: LimitFigures;
+  /** Confirmations per second over pgbench's transactions per second. */
   ratio: number;
   checks: LedgerChecks;
   phasesSeconds: Record<string, number>;
 }
 
+async function cleanUp(bench: Bench): Promise<void> {
+  await bench.admin.end().catch(() => undefined);
+  await dropQueueKeys(bench.redisUrl, bench.queuePrefix).catch((error: unknown) =>
+    progress(`could not drop the queues ${bench.queuePrefix}: ${String(error)}`),
+  );
+  if (bench.opts.keepDatabase) {
+    progress(`kept the database: ${bench.databaseUrl}`);
+    return;
+  }
+  for (const database of [bench.databaseUrl, bench.sandboxDatabaseUrl]) {
+    await dropDatabase(database).catch((error: unknown) =>
+      progress(`could not drop ${database}: ${String(error)}`),
+    );
+  }
+}
+
 async function main(): Promise<Report> {
   const opts = options(process.argv.slice(2));
   const started = Date.now();
-  const phases: Record<string, number> = {};
   const { config } = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const url = new URL(config.databaseUrl);
-  url.pathname = `/escrow_bench_${runId}`;
-  const databaseUrl = url.toString();
-  const sandboxUrl = new URL(databaseUrl);
-  sandboxUrl.pathname = `${sandboxUrl.pathname}_sandbox_bank`;
-  const queuePrefix = `escrow_bench_${runId}`;
-  const shape: SeedShape = {
-    institutions: opts.institutions,
-    lessonsPerOrder: Math.ceil(opts.lessons / opts.orders),
-  };
-  const lessonsSeeded = opts.orders * shape.lessonsPerOrder;
-  let service: Service | undefined;
+  const database = new URL(config.databaseUrl);
+  database.pathname = `/escrow_bench_${runId}`;
+  const sandbox = new URL(database);
+  sandbox.pathname = `${sandbox.pathname}_sandbox_bank`;
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
-    progress('interrupted: cleaning up');
+    progress('interrupted: stopping after this phase, then cleaning up');
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const check = () => {
-    if (interrupted) throw new Error('interrupted');
+  const shape = {
+    institutions: opts.institutions,
+    lessonsPerOrder: Math.ceil(opts.lessons / opts.orders),
+  };
+  const bench: Bench = {
+    opts,
+    runId,
+    databaseUrl: database.toString(),
+    sandboxDatabaseUrl: sandbox.toString(),
+    redisUrl: config.redisUrl,
+    queuePrefix: `escrow_bench_${runId}`,
+    shape,
+    lessonsSeeded: opts.orders * shape.lessonsPerOrder,
+    orders: 0,
+    admin: new Client({ connectionString: database.toString(), application_name: 'bench' }),
+    checkpoint: () => {
+      if (interrupted) throw new Error('interrupted');
+    },
+    phases: {},
   };
 
   try {
-    let t = Date.now();
     if (opts.build) {
-      progress('building (nest build)');
-      await run('npx', ['nest', 'build']);
-      phases.build = seconds(t);
-    }
-    check();
-
-    t = Date.now();
-    progress(`database ${url.pathname.slice(1)}: migrating`);
-    await prepareDatabase({ databaseUrl });
-    const admin = new Client({ connectionString: databaseUrl, application_name: 'bench' });
-    await admin.connect();
-    const postgres = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
-      .server_version;
-    progress(
-      `seeding ${opts.institutions} institutions, ${opts.orders} paid orders, ` +
-        `${lessonsSeeded} lessons awaiting confirmation`,
-    );
-    await seedInstitutions(admin, shape);
-    await seedOrderRange(databaseUrl, shape, 0, opts.orders);
-    await admin.query('VACUUM ANALYZE');
-    phases.seed = seconds(t);
-    check();
-
-    // Tokens signed up front, so that the load generator spends nothing on them.
-    const jwtSecret = randomBytes(24).toString('hex');
-    const tokens = Array.from(
-      { length: opts.orders },
-      (_, order) =>
-        `Bearer ${signToken({ sub: parentIdOf(order), role: 'parent' }, jwtSecret, { expiresInSeconds: 3_600 })}`,
-    );
-    const pool = shuffled(lessonsSeeded);
-    let cursor = 0;
-    const issued: ConfirmRequest[] = [];
-    const next = (): ConfirmRequest | undefined => {
-      if (cursor >= pool.length) return undefined;
-      const ordinal = pool[cursor++];
-      const request = {
-        ordinal,
-        lessonId: lessonId(ordinal),
-        authorization: tokens[Math.floor(ordinal / shape.lessonsPerOrder)],
-        idempotencyKey: `bench-${runId}-${ordinal}`,
-      };
-      if (issued.length < 64) issued.push(request);
-      return request;
-    };
-
-    t = Date.now();
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    service = Service.start({
-      port,
-      sandboxBankPort: await freePort(),
-      databaseUrl,
-      queuePrefix,
-      jwtSecret,
-    });
-    progress(`service pid ${service.pid} on ${baseUrl}: starting`);
-    await service.ready(baseUrl);
-    phases.start = seconds(t);
-    t = Date.now();
-    progress('waiting for the background sealer to catch up with the seed');
-    progress(await waitForSealing(databaseUrl, 60_000));
-    phases.sealing = seconds(t);
-    check();
-
-    let warmup: LoadResult | undefined;
-    if (opts.warmup > 0) {
-      progress(`warm-up: ${opts.connections} connections, ${opts.warmup} s`);
-      warmup = await confirmLoad({
-        baseUrl,
-        connections: opts.connections,
-        seconds: opts.warmup,
-        next,
+      await phase(bench, 'build', async () => {
+        progress('building (nest build)');
+        await run('npx', ['nest', 'build']);
       });
     }
-    check();
-    progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
-    const databaseCpu = new DatabaseCpu(admin);
-    databaseCpu.start();
-    const cpuBefore = service.cpuMs();
-    const machineBefore = machineCpu();
-    const load = await confirmLoad({
-      baseUrl,
-      connections: opts.connections,
-      seconds: opts.duration,
-      next,
+    const postgres = await phase(bench, 'seed', async () => {
+      progress(`database ${database.pathname.slice(1)}: migrating`);
+      await prepareDatabase({ databaseUrl: bench.databaseUrl });
+      await bench.admin.connect();
+      progress(
+        `seeding ${opts.institutions} institutions, ${opts.orders} paid orders, ` +
+          `${bench.lessonsSeeded} lessons awaiting confirmation`,
+      );
+      await seedInstitutions(bench.admin, shape);
+      await seedLessons(bench, bench.lessonsSeeded);
+      const { rows } = await bench.admin.query<{ server_version: string }>('SHOW server_version');
+      return rows[0].server_version;
     });
-    const machineAfter = machineCpu();
-    const serviceCpuMs = service.cpuMs() - cpuBefore;
-    const serviceDatabaseCpuMs = await databaseCpu.stop();
-    const answered = [...(warmup?.confirmed ?? []), ...load.confirmed];
-    const answeredSet = new Set(answered);
-    const replays = await replayCheck(
-      baseUrl,
-      issued.filter((request) => answeredSet.has(request.ordinal)).slice(0, 10),
-    );
-    const peakRssBytes = service.peakRssBytes();
-    progress(`${load.confirmed.length} confirmations in ${load.seconds} s; stopping the service`);
-    await service.stop();
-    service = undefined;
-    phases.service = seconds(t);
-    check();
-
-    // pgbench gets lessons of its own, seeded now: a short probe (which also warms it up) says
-    // how many the timed run can use.
-    t = Date.now();
-    const pgbenchRun = {
-      databaseUrl,
-      clients: opts.connections,
-      threads: Math.min(opts.connections, cpus().length),
-      lessonsPerOrder: shape.lessonsPerOrder,
-      protocol: opts.pgbenchProtocol,
-      binary: opts.pgbench,
-    };
-    let nextOrder = opts.orders;
-    const seedForPgbench = async (lessons: number) => {
-      const orders = Math.ceil(lessons / shape.lessonsPerOrder);
-      await seedOrderRange(databaseUrl, shape, nextOrder, nextOrder + orders);
-      await admin.query('VACUUM ANALYZE');
-      const range = {
-        base: nextOrder * shape.lessonsPerOrder,
-        size: orders * shape.lessonsPerOrder,
-      };
-      nextOrder += orders;
-      return range;
-    };
-    const probePerClient = Math.max(20, Math.ceil((opts.warmup * 200) / opts.connections));
-    progress(`pgbench: probe and warm-up (${probePerClient} transactions per client)`);
-    const probe = await runPgbench({
-      ...pgbenchRun,
-      ...(await seedForPgbench(probePerClient * opts.connections)),
-      transactionsPerClient: probePerClient,
+    const { figures: service, answered, idempotencyKey } = await measureService(bench);
+    const limit = await phase(bench, 'pgbench', () => measureLimit(bench));
+    const checks = await phase(bench, 'checks', () => {
+      progress('checking the ledger');
+      return checkLedger(bench.databaseUrl, {
+        ordinals: answered,
+        idempotencyKey,
+        lessonsPerOrder: shape.lessonsPerOrder,
+      });
     });
-    if (probe.aborted) throw new Error(`pgbench probe failed:\n${probe.output}`);
-    const needed = Math.ceil(probe.tps * opts.duration * 2) + opts.connections * 10;
-    progress(
-      `pgbench: seeding ${needed} more lessons for ${opts.duration} s at up to ${probe.tps * 2} tps`,
-    );
-    const range = await seedForPgbench(needed);
-    check();
-    progress(`pgbench: measuring: ${opts.connections} clients, ${opts.duration} s`);
-    const pgMachineBefore = machineCpu();
-    databaseCpu.start();
-    const limit = await runPgbench({ ...pgbenchRun, ...range, seconds: opts.duration });
-    const pgbenchDatabaseCpuMs = await databaseCpu.stop();
-    const pgMachineAfter = machineCpu();
-    phases.pgbench = seconds(t);
-    await admin.end();
-
-    t = Date.now();
-    progress('checking the ledger');
-    const checks = await checkLedger(databaseUrl, {
-      ordinals: answered,
-      idempotencyKey: (ordinal) => `bench-${runId}-${ordinal}`,
-      lessonsPerOrder: shape.lessonsPerOrder,
-    });
-    phases.checks = seconds(t);
-
-    const perUnit = (ms: number | null, count: number) =>
-      ms === null ? null : Math.round((ms / Math.max(1, count)) * 1000) / 1000;
-    const busy = (before: { busy: number; total: number }, after: typeof before) =>
-      Math.round(((after.busy - before.busy) * 100) / Math.max(1, after.total - before.total));
-    const confirmationsPerSecond = Math.round((load.confirmed.length / load.seconds) * 10) / 10;
-    phases.total = seconds(started);
+    bench.phases.total = round((Date.now() - started) / 1000, 1);
     return {
       machine: { cpus: cpus().length, node: process.version, postgres },
-      config: { ...opts, lessonsPerOrder: shape.lessonsPerOrder, lessonsSeeded },
-      service: {
-        confirmations: load.confirmed.length,
-        confirmationsPerSecond,
-        seconds: load.seconds,
-        latencyMs: load.latencyMs,
-        errors: load.errors,
-        statuses: load.statuses,
-        connectionErrors: load.connectionErrors,
-        timeouts: load.timeouts,
-        lessonsRanOut: load.exhausted,
-        peakRssMb: Math.round(peakRssBytes / 1024 / 1024),
-        cpuMsPerConfirmation: perUnit(serviceCpuMs, load.confirmed.length) ?? 0,
-        databaseCpuMsPerConfirmation: perUnit(serviceDatabaseCpuMs, load.confirmed.length),
-        machineCpuBusyPercent: busy(machineBefore, machineAfter),
-        warmup: { confirmations: warmup?.confirmed.length ?? 0, errors: warmup?.errors ?? 0 },
-        idempotentReplays: replays,
+      config: {
+        ...opts,
+        lessonsPerOrder: shape.lessonsPerOrder,
+        lessonsSeeded: bench.lessonsSeeded,
       },
-      limit: {
-        tool: `pgbench -M ${opts.pgbenchProtocol} -c ${opts.connections} -j ${pgbenchRun.threads} -T ${opts.duration}`,
-        transactions: limit.transactions,
-        tps: limit.tps,
-        latencyMs: limit.latencyMs,
-        failed: limit.failed,
-        aborted: limit.aborted,
-        databaseCpuMsPerTransaction: perUnit(pgbenchDatabaseCpuMs, limit.transactions),
-        machineCpuBusyPercent: busy(pgMachineBefore, pgMachineAfter),
-      },
-      ratio: Math.round((confirmationsPerSecond / limit.tps) * 100) / 100,
+      service,
+      limit,
+      ratio: round(service.confirmationsPerSecond / limit.tps, 2),
       checks,
-      phasesSeconds: phases,
+      phasesSeconds: bench.phases,
     };
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    if (service) await service.stop();
-    await dropQueues(config.redisUrl, queuePrefix).catch((error: unknown) =>
-      progress(`could not drop the queues ${queuePrefix}: ${String(error)}`),
-    );
-    if (opts.keepDatabase) {
-      progress(`kept the database: ${databaseUrl}`);
-    } else {
-      for (const database of [databaseUrl, sandboxUrl.toString()]) {
-        await dropDatabase(database).catch((error: unknown) =>
-          progress(`could not drop ${database}: ${String(error)}`),
-        );
-      }
-    }
+    await cleanUp(bench);
   }
 }
 
 function text(report: Report): string {
   const { service, limit, checks, config } = report;
-  const ms = (l: { p50: number; p97_5: number; p99: number; max: number }) =>
+  const ms = (l: Percentiles) =>
     `p50 ${l.p50} ms  p97.5 ${l.p97_5} ms  p99 ${l.p99} ms  max ${l.max} ms`;
-  const statuses = Object.entries(service.statuses)
+  const refused = Object.entries(service.statuses)
     .filter(([status]) => status !== '200')
     .map(([status, count]) => `${count}×${status}`)
     .join(', ');
+  const replays = service.idempotentReplays;
   return [
     `POST /v1/lessons/:id/confirm on ${report.machine.cpus} cores (Node ${report.machine.node}, ` +
       `PostgreSQL ${report.machine.postgres})`,
@@ -500,17 +516,17 @@ function text(report: Report): string {
       `${config.duration} s after ${config.warmup} s warm-up`,
     `service   ${service.confirmationsPerSecond} confirmations/s (${service.confirmations} in ` +
       `${service.seconds} s)  ${ms(service.latencyMs)}`,
-    `          errors ${service.errors}${statuses ? ` (${statuses})` : ''}` +
+    `          errors ${service.errors}${refused ? ` (${refused})` : ''}` +
       `${service.connectionErrors ? `, ${service.connectionErrors} connection errors` : ''}` +
       `${service.timeouts ? `, ${service.timeouts} timeouts` : ''}` +
       `${service.lessonsRanOut ? ', LESSONS RAN OUT (seed more with --lessons)' : ''}` +
-      `  peak RSS ${service.peakRssMb} MB`,
-    `          CPU per confirmation: service ${service.cpuMsPerConfirmation} ms, PostgreSQL ` +
-      `${service.databaseCpuMsPerConfirmation ?? '?'} ms; machine busy ${service.machineCpuBusyPercent}%`,
-    `          idempotent replays ${service.idempotentReplays.replayed - service.idempotentReplays.failures}` +
-      `/${service.idempotentReplays.replayed} ok`,
-    `limit     ${limit.tps} transactions/s (${limit.transactions}, ${limit.tool})  ${ms(limit.latencyMs)}` +
-      `  failed ${limit.failed}${limit.aborted ? '  ABORTED' : ''}`,
+      `  peak RSS ${service.peakRssMb} MB` +
+      `  idempotent replays ${replays.replayed - replays.failures}/${replays.replayed} ok`,
+    `          CPU per confirmation: service ${service.cpuMsPerConfirmation ?? '?'} ms, ` +
+      `PostgreSQL ${service.databaseCpuMsPerConfirmation ?? '?'} ms; ` +
+      `machine busy ${service.machineCpuBusyPercent}%`,
+    `limit     ${limit.tps} transactions/s (${limit.transactions}, ${limit.tool})  ` +
+      `${ms(limit.latencyMs)}  failed ${limit.failed}${limit.aborted ? '  ABORTED' : ''}`,
     `          CPU per transaction: PostgreSQL ${limit.databaseCpuMsPerTransaction ?? '?'} ms; ` +
       `machine busy ${limit.machineCpuBusyPercent}%`,
     `ratio     service/limit ${report.ratio}`,
@@ -522,7 +538,7 @@ function text(report: Report): string {
       `${checks.trialBalanceFen.posted}/${checks.trialBalanceFen.pending} fen, fees vs ledger ` +
       `${checks.feesVersusLedgerFen.released}/${checks.feesVersusLedgerFen.held} fen`,
     `phases    ${Object.entries(report.phasesSeconds)
-      .map(([phase, s]) => `${phase} ${s} s`)
+      .map(([name, s]) => `${name} ${s} s`)
       .join(', ')}`,
   ].join('\n');
 }
@@ -537,9 +553,8 @@ if (require.main === module) {
       process.exit(failed ? 2 : 0);
     })
     .catch((error: unknown) => {
-      process.stderr.write(
-        `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`bench: ${message}\n`);
       process.exit(1);
     });
 }

@@ -60,8 +60,6 @@ export function confirmLoad(options: {
   connections: number;
   seconds: number;
   next: () => ConfirmRequest | undefined;
-  /** Requests per second in all, for measuring cost at a fixed load; unset: as fast as answered. */
-  rate?: number;
 }): Promise<LoadResult> {
   const confirmed: number[] = [];
   const latencies: number[] = [];
@@ -77,7 +75,6 @@ export function confirmLoad(options: {
         connections: options.connections,
         duration: options.seconds,
         timeout: 30,
-        ...(options.rate ? { overallRate: options.rate } : {}),
         requests: [
           {
             method: 'POST',

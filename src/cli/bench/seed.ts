@@ -9,6 +9,7 @@
  * floor(n / lessonsPerOrder), whose parent is `bench-parent-<order>`, at institution
  * order % institutions.
  */
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { ACCOUNT_TYPES, INSTITUTION_ACCOUNT_CODES } from '../../ledger/chart-of-accounts';
 import { CONTRACT_VERSION } from '../../orders/entities/order.entity';
@@ -28,6 +29,13 @@ const institutionIdSql = (i: string) => `md5('bench-institution:' || ${i})::uuid
 const courseIdSql = (i: string) => `md5('bench-course:' || ${i})::uuid`;
 
 export const parentIdOf = (order: number) => `bench-parent-${order}`;
+
+/** Lesson n's id as lessonIdSql makes it (md5 of the name, read as a uuid). */
+export function lessonIdOf(ordinal: number): string {
+  const hex = createHash('md5').update(`bench-lesson:${ordinal}`).digest('hex');
+  const part = (from: number, to?: number) => hex.slice(from, to);
+  return `${part(0, 8)}-${part(8, 12)}-${part(12, 16)}-${part(16, 20)}-${part(20)}`;
+}
 
 export async function seedInstitutions(client: Client, shape: SeedShape): Promise<void> {
   const codes = INSTITUTION_ACCOUNT_CODES;

@@ -582,7 +582,8 @@ class Camt053Reader {
       throw error;
     }
     const single = entry.txs.length <= 1 ? entry.txs[0] : undefined;
-    const entryRef = entry.acctSvcrRef || entry.ntryRef || single?.acctSvcrRef || null;
+    // The bank's reference of the movement; NtryRef (often a counter within the statement) last.
+    const entryRef = entry.acctSvcrRef || single?.acctSvcrRef || entry.ntryRef || null;
     if (!entryRef) {
       throw malformed(`${where}/AcctSvcrRef`, 'the entry has no AcctSvcrRef or NtryRef');
     }

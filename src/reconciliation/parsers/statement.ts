@@ -96,7 +96,7 @@ export interface StatementParser {
 }
 
 /** Lines handed to a sink at a time. */
-export const SINK_BATCH = 5_000;
+export const SINK_BATCH = 1_000;
 
 /** An error of the sink (the import), passed through the parser untouched. */
 export class SinkError extends Error {
