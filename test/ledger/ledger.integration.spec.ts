@@ -459,6 +459,59 @@ describe('ledger (PostgreSQL)', () => {
       ).toMatch(/at least two postings/);
     });
 
+    it('checks the last posting added after the checks ran early (SET CONSTRAINTS IMMEDIATE)', async () => {
+      const order = await fundedOrder(0);
+      const txId = randomUUID();
+      const error = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.custody_cash}', 'posted', 100),
+         ('${txId}', '${order.escrow}', 'posted', -100)`,
+        'SET CONSTRAINTS ALL IMMEDIATE',
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.custody_cash}', 'posted', 5)`,
+      );
+      expect(error?.code).toBe('23514');
+      expect(error?.message).toMatch(/does not balance/);
+    });
+
+    it('checks a posting added to a committed transaction, alone or with a balanced pair', async () => {
+      const order = await fundedOrder(50);
+      const [{ transaction_id: txId }] = await dataSource.query(
+        'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
+        [order.escrow],
+      );
+      const alone = await rawSql(
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.custody_cash}', 'posted', 7)`,
+      );
+      expect(alone?.message).toMatch(/does not balance/);
+      // A balanced pair added later is checked too: this one reaches another institution.
+      const other = await fundedOrder(0);
+      const foreign = await rawSql(
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.custody_cash}', 'posted', 7),
+         ('${txId}', '${other.escrow}', 'posted', -7)`,
+      );
+      expect(foreign?.message).toMatch(/spans institutions/);
+    });
+
+    it('still checks every event inside a savepoint', async () => {
+      const order = await fundedOrder(0);
+      const txId = randomUUID();
+      const error = await rawSql(
+        'SAVEPOINT inner_work',
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.custody_cash}', 'posted', 100),
+         ('${txId}', '${order.escrow}', 'posted', -98)`,
+        'RELEASE SAVEPOINT inner_work',
+      );
+      expect(error?.message).toMatch(/does not balance/);
+    });
+
     it('refuses a posting that spans two institutions', async () => {
       const a = await fundedOrder(0);
       const b = await fundedOrder(0);

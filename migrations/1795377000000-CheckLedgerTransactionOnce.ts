@@ -1,0 +1,49 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import {
+  FIND_CHECKED_TRANSACTION,
+  ledgerCheckTransactionFunction,
+} from './shared/ledger-check-transaction';
+
+/**
+ * Checks a ledger transaction once per database transaction instead of once per posting (a lesson
+ * release has four postings, so its commit ran five identical checks). Every insert still queues
+ * its event; an event leaves the check to a later one of the same database transaction:
+ *
+ * - a posting's event, when this database transaction inserted a later posting of the same ledger
+ *   transaction (that posting's event runs after it and sees at least as much);
+ * - a ledger transaction's event, when this database transaction inserted postings of it (the
+ *   last of them checks it).
+ *
+ * The last posting a database transaction adds to a ledger transaction is therefore always checked
+ * against everything committed and inserted so far, in deferred and in immediate mode (SET
+ * CONSTRAINTS ... IMMEDIATE then another posting: the new one is the last, and is checked). Rows
+ * inserted in a subtransaction carry its own xid, not the top-level one, so there the check runs
+ * for every event as before. A posting added to an old ledger transaction is always checked.
+ */
+const FIND_UNCHECKED_TRANSACTION = `
+        IF TG_TABLE_NAME = 'ledger_postings' THEN
+          tx_id := NEW.transaction_id;
+          IF EXISTS (SELECT 1 FROM ledger_postings
+                     WHERE transaction_id = tx_id AND id > NEW.id
+                       AND xmin = pg_current_xact_id()::xid) THEN
+            RETURN NULL;
+          END IF;
+        ELSE
+          tx_id := NEW.id;
+          IF EXISTS (SELECT 1 FROM ledger_postings
+                     WHERE transaction_id = tx_id AND xmin = pg_current_xact_id()::xid) THEN
+            RETURN NULL;
+          END IF;
+        END IF;`;
+
+export class CheckLedgerTransactionOnce1795377000000 implements MigrationInterface {
+  name = 'CheckLedgerTransactionOnce1795377000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(ledgerCheckTransactionFunction(FIND_UNCHECKED_TRANSACTION));
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(ledgerCheckTransactionFunction(FIND_CHECKED_TRANSACTION));
+  }
+}
