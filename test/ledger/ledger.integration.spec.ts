@@ -380,6 +380,17 @@ describe('ledger (PostgreSQL)', () => {
       }
     }
 
+    /** Plain SQL inserting a manual adjustment transaction. */
+    const insertTransaction = (txId: string, institutionId: string) =>
+      `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
+       VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${institutionId}')`;
+
+    /** Plain SQL inserting posted postings ([account, amount] pairs) into a transaction. */
+    const insertPostings = (txId: string, ...legs: [string, number][]) =>
+      `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES ${legs
+        .map(([account, amount]) => `('${txId}', '${account}', 'posted', ${amount})`)
+        .join(', ')}`;
+
     async function onePosting(order: { escrow: string }) {
       const [row] = await dataSource.query(
         'SELECT id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
@@ -431,11 +442,8 @@ describe('ledger (PostgreSQL)', () => {
       const order = await fundedOrder(0);
       const txId = randomUUID();
       const error = await rawSql(
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
-         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.custody_cash}', 'posted', 100),
-         ('${txId}', '${order.escrow}', 'posted', -99)`,
+        insertTransaction(txId, order.institutionId),
+        insertPostings(txId, [order.custody_cash, 100], [order.escrow, -99]),
       );
       expect(error?.code).toBe('23514');
       expect(error?.message).toMatch(/does not balance/);
@@ -449,28 +457,19 @@ describe('ledger (PostgreSQL)', () => {
     it('refuses, at commit, a transaction with a single posting or none', async () => {
       const order = await fundedOrder(0);
       const empty = randomUUID();
-      expect(
-        (
-          await rawSql(
-            `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
-             VALUES ('${empty}', 'manual_adjustment', 'raw:${empty}', '${order.institutionId}')`,
-          )
-        )?.message,
-      ).toMatch(/at least two postings/);
+      expect((await rawSql(insertTransaction(empty, order.institutionId)))?.message).toMatch(
+        /at least two postings/,
+      );
     });
 
     it('checks the last posting added after the checks ran early (SET CONSTRAINTS IMMEDIATE)', async () => {
       const order = await fundedOrder(0);
       const txId = randomUUID();
       const error = await rawSql(
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
-         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.custody_cash}', 'posted', 100),
-         ('${txId}', '${order.escrow}', 'posted', -100)`,
+        insertTransaction(txId, order.institutionId),
+        insertPostings(txId, [order.custody_cash, 100], [order.escrow, -100]),
         'SET CONSTRAINTS ALL IMMEDIATE',
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.custody_cash}', 'posted', 5)`,
+        insertPostings(txId, [order.custody_cash, 5]),
       );
       expect(error?.code).toBe('23514');
       expect(error?.message).toMatch(/does not balance/);
@@ -482,17 +481,12 @@ describe('ledger (PostgreSQL)', () => {
         'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
         [order.escrow],
       );
-      const alone = await rawSql(
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.custody_cash}', 'posted', 7)`,
-      );
+      const alone = await rawSql(insertPostings(txId, [order.custody_cash, 7]));
       expect(alone?.message).toMatch(/does not balance/);
       // A balanced pair added later is checked too: this one reaches another institution.
       const other = await fundedOrder(0);
       const foreign = await rawSql(
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.custody_cash}', 'posted', 7),
-         ('${txId}', '${other.escrow}', 'posted', -7)`,
+        insertPostings(txId, [order.custody_cash, 7], [other.escrow, -7]),
       );
       expect(foreign?.message).toMatch(/spans institutions/);
     });
@@ -502,11 +496,8 @@ describe('ledger (PostgreSQL)', () => {
       const txId = randomUUID();
       const error = await rawSql(
         'SAVEPOINT inner_work',
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
-         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.custody_cash}', 'posted', 100),
-         ('${txId}', '${order.escrow}', 'posted', -98)`,
+        insertTransaction(txId, order.institutionId),
+        insertPostings(txId, [order.custody_cash, 100], [order.escrow, -98]),
         'RELEASE SAVEPOINT inner_work',
       );
       expect(error?.message).toMatch(/does not balance/);
@@ -517,11 +508,8 @@ describe('ledger (PostgreSQL)', () => {
       const b = await fundedOrder(0);
       const txId = randomUUID();
       const error = await rawSql(
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
-         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${a.institutionId}')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${a.custody_cash}', 'posted', 100),
-         ('${txId}', '${b.escrow}', 'posted', -100)`,
+        insertTransaction(txId, a.institutionId),
+        insertPostings(txId, [a.custody_cash, 100], [b.escrow, -100]),
       );
       expect(error?.message).toMatch(/spans institutions/);
     });
@@ -557,11 +545,8 @@ describe('ledger (PostgreSQL)', () => {
       const order = await fundedOrder(10);
       const txId = randomUUID();
       const error = await rawSql(
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id)
-         VALUES ('${txId}', 'manual_adjustment', 'raw:${txId}', '${order.institutionId}')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${txId}', '${order.escrow}', 'posted', 11),
-         ('${txId}', '${order.suspense}', 'posted', -11)`,
+        insertTransaction(txId, order.institutionId),
+        insertPostings(txId, [order.escrow, 11], [order.suspense, -11]),
       );
       expect(error?.code).toBe('23514');
       expect(error?.message).toMatch(/ck_ledger_accounts_non_negative/);
