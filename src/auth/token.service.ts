@@ -3,6 +3,7 @@
  * key) and turns their claims into a Principal. Tokens without a signature, with another
  * algorithm, expired, or missing a claim the role needs are refused.
  */
+import { KeyObject, createPublicKey, createSecretKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import jwt, { Algorithm, JwtPayload } from 'jsonwebtoken';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -45,12 +46,16 @@ export function principalFromClaims(claims: JwtPayload): Principal {
 
 @Injectable()
 export class TokenService {
-  private readonly key: string;
+  /** Built once: jsonwebtoken would otherwise parse the key again for every request. */
+  private readonly key: KeyObject;
   private readonly algorithm: Algorithm;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.algorithm = config.jwt.publicKey ? 'RS256' : 'HS256';
-    this.key = config.jwt.publicKey ?? config.jwt.secret;
+    const { publicKey, secret } = config.jwt;
+    this.algorithm = publicKey ? 'RS256' : 'HS256';
+    this.key = publicKey
+      ? createPublicKey(publicKey)
+      : createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   verify(token: string): Principal {

@@ -1,7 +1,8 @@
 /**
  * Benchmark of lesson confirmation beside its raw-SQL limit: `npm run bench -- [--quick] [--json]
  * [--duration 30] [--warmup 5] [--connections 32] [--lessons 60000] [--orders 2000]
- * [--institutions 20] [--pgbench-protocol prepared] [--skip-build] [--keep-database]`.
+ * [--institutions 20] [--pgbench-protocol prepared] [--skip-build] [--keep-database]
+ * [--cpu-prof <dir>]` (the last writes a V8 CPU profile of the service to <dir>).
  *
  * On loopback only: creates a fresh database, seeds it in SQL, starts the compiled service (API and
  * workers), drives POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench
@@ -36,6 +37,7 @@ interface Options {
   json: boolean;
   build: boolean;
   keepDatabase: boolean;
+  cpuProfileDir?: string;
 }
 
 const DEFAULTS = {
@@ -72,6 +74,7 @@ function options(argv: string[]): Options {
       json: { type: 'boolean', default: false },
       'skip-build': { type: 'boolean', default: false },
       'keep-database': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
     },
   });
   const preset = values.quick ? QUICK : DEFAULTS;
@@ -99,6 +102,7 @@ function options(argv: string[]): Options {
     json: values.json,
     build: !values['skip-build'],
     keepDatabase: values['keep-database'],
+    cpuProfileDir: values['cpu-prof'],
   };
   if (result.orders < result.institutions) throw new Error('--orders must be >= --institutions');
   return result;
@@ -270,6 +274,7 @@ async function measureService(
     databaseUrl: bench.databaseUrl,
     queuePrefix: bench.queuePrefix,
     jwtSecret,
+    cpuProfileDir: bench.opts.cpuProfileDir,
   });
   try {
     await phase(bench, 'start', async () => {

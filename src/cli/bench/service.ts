@@ -49,6 +49,8 @@ export interface ServiceEnv {
   databaseUrl: string;
   queuePrefix: string;
   jwtSecret: string;
+  /** Where to write a V8 CPU profile of the service, if anywhere. */
+  cpuProfileDir?: string;
 }
 
 export class Service {
@@ -66,7 +68,9 @@ export class Service {
   }
 
   static start(env: ServiceEnv): Service {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+    const profile = env.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfileDir}`] : [];
+    const main = join(REPO_ROOT, 'dist', 'src', 'main.js');
+    const child = spawn(process.execPath, [...profile, main], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
