@@ -9,6 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { domainErrorFromDatabase } from '../common/errors/database-errors';
 import { toFen } from '../common/money/fen';
+import { queryPrepared } from '../database/query-prepared';
 import {
   ACCOUNT_TYPES,
   AccountCode,
@@ -35,6 +36,8 @@ export interface TransferCommand {
 }
 
 export interface ResolveCommand {
+  /** The new transaction's id, when the caller must know it before the ledger is written. */
+  id?: string;
   pendingId: string;
   kind: TransactionKind;
   reference: string;
@@ -93,6 +96,28 @@ export function balanceOf(row: AccountRow): AccountBalance {
     availableFen: posted - (asset ? pendingCredits : pendingDebits),
   };
 }
+
+/** One ledger transaction per hold in $1, posting ($5 = 'post') or voiding it. */
+const RESOLVE = `WITH request AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $6::uuid[])
+      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, id, n)),
+  tx AS (
+    INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution, metadata)
+    SELECT coalesce(r.id, gen_random_uuid()), r.kind, r.reference, t.institution_id, t.id, $5, r.metadata
+    FROM request r JOIN ledger_transactions t ON t.id = r.pending_id
+    WHERE EXISTS (SELECT 1 FROM ledger_postings p WHERE p.transaction_id = t.id AND p.phase = 'pending')
+    ORDER BY r.n
+    RETURNING id, pending_id),
+  postings AS (
+    INSERT INTO ledger_postings (transaction_id, account_id, phase, amount)
+    SELECT tx.id, p.account_id, leg.phase, leg.amount
+    FROM tx
+    JOIN ledger_postings p ON p.transaction_id = tx.pending_id AND p.phase = 'pending'
+    CROSS JOIN LATERAL (VALUES (1, 'resolved', -p.amount), (2, 'posted', p.amount))
+      AS leg(step, phase, amount)
+    WHERE leg.step = 1 OR $5 = 'post'
+    ORDER BY p.account_id, tx.id, p.id, leg.step)
+  SELECT id, pending_id FROM tx`;
 
 /** Rethrows database errors the ledger can name (insufficient funds, duplicates) as domain errors. */
 async function named<T>(operation: Promise<T>): Promise<T> {
@@ -173,13 +198,24 @@ export class LedgerService {
   }
 
   /** Moves a held amount for good. At most one of postPending/voidPending succeeds per hold. */
-  postPending(manager: EntityManager, command: ResolveCommand): Promise<string> {
-    return this.resolve(manager, command, 'post');
+  async postPending(manager: EntityManager, command: ResolveCommand): Promise<string> {
+    const [id] = await this.resolve(manager, [command], 'post');
+    return id;
+  }
+
+  /**
+   * Posts many holds in one statement (one ledger transaction each, in one database transaction);
+   * returns their ids in the order of the commands. All or none: one hold that cannot be posted
+   * fails the lot.
+   */
+  postPendingMany(manager: EntityManager, commands: ResolveCommand[]): Promise<string[]> {
+    return this.resolve(manager, commands, 'post');
   }
 
   /** Releases a hold without moving money. */
-  voidPending(manager: EntityManager, command: ResolveCommand): Promise<string> {
-    return this.resolve(manager, command, 'void');
+  async voidPending(manager: EntityManager, command: ResolveCommand): Promise<string> {
+    const [id] = await this.resolve(manager, [command], 'void');
+    return id;
   }
 
   /** Records the exact opposite of a posted transaction, referencing it; at most once. */
@@ -273,37 +309,34 @@ export class LedgerService {
 
   private async resolve(
     manager: EntityManager,
-    command: ResolveCommand,
+    commands: ResolveCommand[],
     resolution: 'post' | 'void',
-  ) {
-    // The resolving postings cancel the hold ('resolved') and, when posting, move the money
-    // ('posted'); on each account the cancellation goes first so that no intermediate state
-    // counts the amount twice.
-    const rows: { transaction_id: string }[] = await named(
-      manager.query(
-        `WITH tx AS (
-           INSERT INTO ledger_transactions (kind, reference, institution_id, pending_id, resolution, metadata)
-           SELECT $2, $3, t.institution_id, t.id, $4, $5
-           FROM ledger_transactions t WHERE t.id = $1
-           RETURNING id, pending_id)
-         INSERT INTO ledger_postings (transaction_id, account_id, phase, amount)
-         SELECT tx.id, p.account_id, leg.phase, leg.amount
-         FROM tx
-         JOIN ledger_postings p ON p.transaction_id = tx.pending_id AND p.phase = 'pending'
-         CROSS JOIN LATERAL (VALUES (1, 'resolved', -p.amount), (2, 'posted', p.amount))
-           AS leg(step, phase, amount)
-         WHERE leg.step = 1 OR $4 = 'post'
-         ORDER BY p.account_id, p.id, leg.step
-         RETURNING transaction_id`,
-        [command.pendingId, command.kind, command.reference, resolution, command.metadata ?? {}],
-      ),
+  ): Promise<string[]> {
+    if (commands.length === 0) return [];
+    // The resolving postings cancel each hold ('resolved') and, when posting, move the money
+    // ('posted'). They go in in account order (the posting trigger locks accounts as it goes),
+    // and on each account a hold's cancellation precedes its move, so that no intermediate state
+    // counts an amount twice.
+    const rows: { id: string; pending_id: string }[] = await named(
+      queryPrepared(manager, 'ledger.resolve', RESOLVE, [
+        commands.map((command) => command.pendingId),
+        commands.map((command) => command.kind),
+        commands.map((command) => command.reference),
+        commands.map((command) => JSON.stringify(command.metadata ?? {})),
+        resolution,
+        commands.map((command) => command.id ?? null),
+      ]),
     );
-    if (rows.length === 0) {
-      throw ledgerError(
-        LedgerErrorCode.PENDING_TRANSFER_NOT_FOUND,
-        'no pending transfer with that id',
-      );
-    }
-    return rows[0].transaction_id;
+    const ids = new Map(rows.map((row) => [row.pending_id, row.id]));
+    return commands.map((command) => {
+      const id = ids.get(command.pendingId);
+      if (id === undefined) {
+        throw ledgerError(
+          LedgerErrorCode.PENDING_TRANSFER_NOT_FOUND,
+          `no pending transfer ${command.pendingId}`,
+        );
+      }
+      return id;
+    });
   }
 }

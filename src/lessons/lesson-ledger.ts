@@ -3,9 +3,10 @@
  * settlement_payable, pending); a release posts the hold, a refund voids it. A bonus lesson
  * (fee 0) has no hold and books nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService, ResolveCommand } from '../ledger/ledger.service';
 import type { Order } from '../orders/entities/order.entity';
 import type { Lesson } from './lesson.entity';
 
@@ -37,14 +38,41 @@ export class LessonLedger {
   }
 
   /** Moves the held fee to the institution for good; returns the posting transaction id. */
-  release(manager: EntityManager, lesson: Lesson): Promise<string | null> {
-    if (lesson.holdTransactionId === null) return Promise.resolve(null);
-    return this.ledger.postPending(manager, {
-      pendingId: lesson.holdTransactionId,
-      kind: 'lesson_release',
-      reference: `lesson:${lesson.id}:release`,
-      metadata: { lessonId: lesson.id, orderId: lesson.orderId },
+  async release(manager: EntityManager, lesson: Lesson): Promise<string | null> {
+    const release = this.releaseOf([lesson]);
+    await release.post(manager);
+    return release.ids[0];
+  }
+
+  /**
+   * The release of many lessons' held fees, planned: `ids` are the posting transactions' ids
+   * (null for a bonus lesson, which holds nothing), known before `post` writes them in one
+   * statement. A caller can so record the ids first and write the ledger last, when the accounts
+   * it locks then stay locked for the shortest time.
+   */
+  releaseOf(lessons: Lesson[]): {
+    ids: (string | null)[];
+    post: (manager: EntityManager) => Promise<void>;
+  } {
+    const commands: ResolveCommand[] = [];
+    const ids = lessons.map((lesson) => {
+      if (lesson.holdTransactionId === null) return null;
+      const id = randomUUID();
+      commands.push({
+        id,
+        pendingId: lesson.holdTransactionId,
+        kind: 'lesson_release',
+        reference: `lesson:${lesson.id}:release`,
+        metadata: { lessonId: lesson.id, orderId: lesson.orderId },
+      });
+      return id;
     });
+    return {
+      ids,
+      post: async (manager) => {
+        await this.ledger.postPendingMany(manager, commands);
+      },
+    };
   }
 
   /** Returns the held fee to the order's escrow; returns the voiding transaction id. */

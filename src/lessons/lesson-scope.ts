@@ -6,6 +6,7 @@ import { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { AuthErrorCode, authError } from '../auth/auth.errors';
 import type { Principal } from '../auth/principal';
 import { principalScope } from '../auth/scope';
+import { queryPrepared } from '../database/query-prepared';
 import { Order } from '../orders/entities/order.entity';
 import { Lesson } from './lesson.entity';
 import { LessonErrorCode, lessonError } from './lessons.errors';
@@ -42,21 +43,6 @@ export function whereOrderVisibleTo<T extends object>(
 export function visibleLessons(manager: EntityManager, principal: Principal) {
   const query = manager.createQueryBuilder(Lesson, 'l').innerJoin(Order, 'o', 'o.id = l.orderId');
   return whereOrderVisibleTo(query, 'o', principal);
-}
-
-/**
- * Runs a named statement: node-postgres prepares it once per pooled connection, so PostgreSQL
- * neither parses nor (after its first runs) plans it again. A name must always carry the same
- * text. TypeORM hands the query object to node-postgres as it is, and still wraps its errors in
- * QueryFailedError.
- */
-export function queryPrepared<T>(
-  manager: EntityManager,
-  name: string,
-  text: string,
-  parameters: unknown[],
-): Promise<T> {
-  return manager.query({ name, text } as unknown as string, parameters);
 }
 
 const lessonColumns = (manager: EntityManager) =>
@@ -116,6 +102,40 @@ export async function lockLesson(
   );
   if (!rows.length) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
   return lessonFromRow(manager, rows[0]);
+}
+
+/** A parent's lesson in a batch: `lessonId/parentId`. */
+export const parentLessonKey = (lessonId: string, parentId: string) => `${lessonId}/${parentId}`;
+
+/**
+ * Locks many parents' lessons at once (FOR UPDATE, in id order), each only if it is that parent's.
+ * Returns them by parentLessonKey: a lesson asked for by two parents is found only under its own.
+ */
+export async function lockParentLessons(
+  manager: EntityManager,
+  requests: { lessonId: string; parentId: string }[],
+): Promise<Map<string, Lesson>> {
+  if (requests.length === 0) return new Map();
+  const name = 'lessons.lock.parents';
+  let text = lockStatements.get(name);
+  if (text === undefined) {
+    text = `SELECT ${lessonColumns(manager)}, r.parent_id AS requested_by
+      FROM unnest($1::uuid[], $2::text[]) AS r(lesson_id, parent_id)
+      JOIN lessons l ON l.id = r.lesson_id
+      JOIN orders o ON o.id = l.order_id AND o.parent_id = r.parent_id
+      ORDER BY l.id FOR UPDATE OF l`;
+    lockStatements.set(name, text);
+  }
+  const rows = await queryPrepared<Record<string, unknown>[]>(manager, name, text, [
+    requests.map((request) => request.lessonId),
+    requests.map((request) => request.parentId),
+  ]);
+  const locked = new Map<string, Lesson>();
+  for (const row of rows) {
+    const lesson = lessonFromRow(manager, row);
+    locked.set(parentLessonKey(lesson.id, row.requested_by as string), lesson);
+  }
+  return locked;
 }
 
 /** Confirming or disputing needs a lesson awaiting confirmation; each other state has its code. */

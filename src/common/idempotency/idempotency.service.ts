@@ -7,6 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { queryPrepared } from '../../database/query-prepared';
 import { CommonErrorCode, commonError } from '../errors/domain.exception';
 
 export interface IdempotentRequest {
@@ -19,10 +20,21 @@ export interface IdempotentRequest {
   statusCode: number;
 }
 
-interface StoredResponse {
+export interface StoredResponse {
   fingerprint: string;
   response: unknown;
 }
+
+/** Stores keys with their responses; prepared, as it runs for every money-moving request. */
+const STORE = `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::json[])`;
+
+const FIND = `SELECT scope, key, fingerprint, response FROM idempotency_keys
+  WHERE (scope, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
+
+/** One string per (scope, key): what identifies a stored response. */
+export const idempotencyIdentity = (request: Pick<IdempotentRequest, 'scope' | 'key'>) =>
+  `${request.scope}\n${request.key}`;
 
 @Injectable()
 export class IdempotencyService {
@@ -41,39 +53,66 @@ export class IdempotencyService {
     try {
       return await this.dataSource.transaction(async (manager) => {
         const response = await work(manager);
-        await manager.query(
-          `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [
-            request.scope,
-            request.key,
-            request.fingerprint,
-            request.statusCode,
-            JSON.stringify(response ?? null),
-          ],
-        );
+        await this.store(manager, [{ request, response }]);
         return response;
       });
     } catch (error) {
       // Whatever failed (the key insert, or the work because a duplicate already did it), a
       // committed response under this key is the answer.
-      const stored = await this.find(request);
+      const stored = (await this.findStored(this.dataSource.manager, [request])).get(
+        idempotencyIdentity(request),
+      );
       if (!stored) throw error;
-      if (stored.fingerprint !== request.fingerprint) {
-        throw commonError(
-          CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
-          'This Idempotency-Key was already used for a different request.',
-        );
-      }
-      return stored.response as T;
+      return this.replay<T>(request, stored);
     }
   }
 
-  private async find(request: IdempotentRequest): Promise<StoredResponse | undefined> {
-    const rows: StoredResponse[] = await this.dataSource.query(
-      'SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2',
-      [request.scope, request.key],
+  /**
+   * Stores the responses of requests whose work is in `manager`'s transaction. A key already
+   * taken fails the statement (and so the transaction).
+   */
+  async store(
+    manager: EntityManager,
+    entries: { request: IdempotentRequest; response: unknown }[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await queryPrepared(manager, 'idempotency.store', STORE, [
+      entries.map(({ request }) => request.scope),
+      entries.map(({ request }) => request.key),
+      entries.map(({ request }) => request.fingerprint),
+      entries.map(({ request }) => request.statusCode),
+      entries.map(({ response }) => JSON.stringify(response ?? null)),
+    ]);
+  }
+
+  /** The stored responses of these requests' keys, by idempotencyIdentity. */
+  async findStored(
+    manager: EntityManager,
+    requests: IdempotentRequest[],
+  ): Promise<Map<string, StoredResponse>> {
+    if (requests.length === 0) return new Map();
+    const rows: (StoredResponse & { scope: string; key: string })[] = await queryPrepared(
+      manager,
+      'idempotency.find',
+      FIND,
+      [requests.map((request) => request.scope), requests.map((request) => request.key)],
     );
-    return rows[0];
+    return new Map(
+      rows.map((row) => [
+        idempotencyIdentity(row),
+        { fingerprint: row.fingerprint, response: row.response },
+      ]),
+    );
+  }
+
+  /** The stored response for a repeated request; the same key with another request is refused. */
+  replay<T>(request: IdempotentRequest, stored: StoredResponse): T {
+    if (stored.fingerprint !== request.fingerprint) {
+      throw commonError(
+        CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
+        'This Idempotency-Key was already used for a different request.',
+      );
+    }
+    return stored.response as T;
   }
 }

@@ -1,0 +1,82 @@
+/**
+ * Groups concurrent calls into batches, so that work arriving together shares one database
+ * transaction. There is no timer: a call goes out at once when fewer than `maxInFlight` batches
+ * are running; otherwise it waits with the others until one finishes, and they go out together
+ * (at most `maxSize` at a time). An idle service therefore answers a lone call as fast as before,
+ * and a busy one spends its round trips and commits on many calls at once.
+ */
+
+/** What the batch handler says about one item: its value, its error, or "run me again". */
+export type BatchOutcome<O> =
+  { ok: true; value: O } | { ok: false; error: unknown } | { retry: true };
+
+export interface BatcherOptions {
+  /** Items in one batch at most. */
+  maxSize: number;
+  /** Batches running at once at most. */
+  maxInFlight: number;
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Batcher<I, O> {
+  private readonly queue: Waiting<I, O>[] = [];
+  private inFlight = 0;
+
+  /**
+   * `run` gets the items of one batch and returns one outcome per item, in their order. If it
+   * throws, every item of the batch fails with that error.
+   */
+  constructor(
+    private readonly run: (items: I[]) => Promise<BatchOutcome<O>[]>,
+    private readonly options: BatcherOptions,
+  ) {
+    if (!(options.maxSize >= 1 && options.maxInFlight >= 1)) {
+      throw new Error('a batcher needs maxSize >= 1 and maxInFlight >= 1');
+    }
+  }
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxSize);
+      this.inFlight += 1;
+      void this.runBatch(batch).finally(() => {
+        this.inFlight -= 1;
+        this.drain();
+      });
+    }
+  }
+
+  private async runBatch(batch: Waiting<I, O>[]): Promise<void> {
+    let outcomes: BatchOutcome<O>[];
+    try {
+      outcomes = await this.run(batch.map((waiting) => waiting.item));
+      if (outcomes.length !== batch.length) {
+        throw new Error(`a batch of ${batch.length} got ${outcomes.length} outcomes`);
+      }
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+      return;
+    }
+    const again: Waiting<I, O>[] = [];
+    outcomes.forEach((outcome, index) => {
+      const waiting = batch[index];
+      if ('retry' in outcome) again.push(waiting);
+      else if (outcome.ok) waiting.resolve(outcome.value);
+      else waiting.reject(outcome.error);
+    });
+    // Retried items go first, ahead of later arrivals.
+    this.queue.unshift(...again);
+  }
+}
