@@ -102,6 +102,87 @@ describe('lessons: concurrency', () => {
     expect((await booksOf(t, paid)).payable.postedFen).toBe(paid.order.lessonPriceFen);
   });
 
+  it('groups a burst of confirmations into shared transactions, answering each on its own', async () => {
+    const orders = await Promise.all([0, 1, 2].map(() => paidOrder(dataSource)));
+    const lessons: { paid: PaidOrder; id: string }[] = [];
+    for (const paid of orders) {
+      for (let i = 0; i < 4; i += 1) lessons.push({ paid, id: await recordedLesson(paid, 60 + i) });
+    }
+    const parentOf = (paid: PaidOrder) => as.parent(paid.order.parentId);
+    const keys = lessons.map(() => randomUUID());
+    const confirm = (token: string, lessonId: string, key?: string) =>
+      lessonCommand(t, token, `/v1/lessons/${lessonId}/confirm`, { rating: 4 }, key);
+
+    const [own, twice, intruder, unknown] = await Promise.all([
+      Promise.all(lessons.map(({ paid, id }, i) => confirm(parentOf(paid), id, keys[i]))),
+      confirm(parentOf(lessons[0].paid), lessons[0].id),
+      confirm(parentOf(orders[1]), lessons[0].id),
+      confirm(parentOf(orders[0]), randomUUID()),
+    ]);
+
+    // Lesson 0 was confirmed by two requests of its parent: one of them won.
+    const first = [own[0], twice];
+    expect(first.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(first.find((r) => r.status === 409)?.body.code).toBe('LESSON_ALREADY_CONFIRMED');
+    for (const response of own.slice(1)) expect(response.status).toBe(200);
+    expect(intruder.status).toBe(404);
+    expect(intruder.body.code).toBe('LESSON_NOT_FOUND');
+    expect(unknown.status).toBe(404);
+    for (const { id } of lessons) {
+      expect(await ledgerKindsOf(t, id)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+    }
+    for (const paid of orders) {
+      expect((await booksOf(t, paid)).escrow.postedFen).toBe(
+        paid.order.amountFen - 4 * paid.order.lessonPriceFen,
+      );
+    }
+    // Rows written by one transaction share its xmin: fewer transactions than confirmations.
+    const [{ transactions }] = await dataSource.query(
+      'SELECT count(DISTINCT xmin::text)::int AS transactions FROM lessons WHERE id = ANY($1)',
+      [lessons.map(({ id }) => id)],
+    );
+    expect(transactions).toBeLessThan(lessons.length);
+
+    // Retries with the same keys get the stored answers and move nothing.
+    const retries = await Promise.all(
+      lessons.map(({ paid, id }, i) => confirm(parentOf(paid), id, keys[i])),
+    );
+    retries.forEach((retry, i) => {
+      if (own[i].status !== 200) return;
+      expect(retry.status).toBe(200);
+      expect(retry.body).toEqual(own[i].body);
+    });
+    for (const { id } of lessons) {
+      expect(await ledgerKindsOf(t, id)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+    }
+  });
+
+  it('refuses a key sent with two lessons at once, and confirms the other lesson once', async () => {
+    const paid = await paidOrder(dataSource);
+    const ids = [await recordedLesson(paid, 61), await recordedLesson(paid, 60)];
+    const others = await Promise.all([0, 1, 2].map(() => paidOrder(dataSource)));
+    const otherLessons = await Promise.all(others.map((other) => recordedLesson(other)));
+    const key = randomUUID();
+    const parent = as.parent(paid.order.parentId);
+    const [responses] = await Promise.all([
+      Promise.all(ids.map((id) => lessonCommand(t, parent, `/v1/lessons/${id}/confirm`, {}, key))),
+      // Company, so that the two land in a batch with others.
+      Promise.all(
+        others.map((other, i) =>
+          lessonCommand(
+            t,
+            as.parent(other.order.parentId),
+            `/v1/lessons/${otherLessons[i]}/confirm`,
+          ).expect(200),
+        ),
+      ),
+    ]);
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(responses.find((r) => r.status === 409)?.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const releases = await Promise.all(ids.map((id) => ledgerKindsOf(t, id)));
+    expect(releases.map((kinds) => kinds.lesson_release ?? 0).sort()).toEqual([0, 1]);
+  });
+
   it('lets exactly one of racing confirmations and disputes win', async () => {
     const paid = await paidOrder(dataSource);
     const lessonId = await recordedLesson(paid);

@@ -53,7 +53,7 @@ const RECORD_CONFIRMATIONS = `UPDATE lessons l
  * Parents' confirmations arriving together share one database transaction: a batch goes out as
  * soon as one of these is free, so a lone confirmation waits for nothing.
  */
-const BATCHING = { maxSize: 64, maxInFlight: 2 };
+const BATCHING = { maxSize: 64, maxInFlight: 3 };
 
 const failed = (error: unknown): BatchOutcome<never> => ({ ok: false, error });
 
@@ -217,7 +217,9 @@ export class ConfirmLesson {
       });
     };
 
-    const work = await replayStored(candidates);
+    // A retried request finds its lesson confirmed, and so its stored response below: keys are
+    // looked up only for refused confirmations, not on every batch.
+    const work = candidates;
     const locked = await lockParentLessons(
       manager,
       work.map((index) => ({
@@ -246,8 +248,8 @@ export class ConfirmLesson {
       // The same lesson again later in this batch finds it confirmed.
       lesson.status = confirmation.status;
     }
-    // A refused request whose key another transaction stored while this one waited for a lock
-    // (the same request sent twice) gets the stored response, as it would alone.
+    // A refused request whose key is stored (a retry, or the same request sent twice and done by
+    // another transaction while this one waited for the lock) gets the stored response.
     await replayStored(refused.filter((index) => commands[index].idempotency));
 
     const responses: LessonDto[] = [];
