@@ -65,17 +65,7 @@ interface Row {
   open_reconciliation_exceptions: number;
 }
 
-/**
- * Open reconciliation exceptions per institution, from the reconciliation module's table; a
- * database without that module answers zero rows.
- */
-const RECONCILIATION_CTE = `
-    SELECT institution_id, count(*)::int AS n FROM reconciliation_exceptions
-    WHERE status = 'open' AND district_id = $1
-    GROUP BY institution_id`;
-const NO_RECONCILIATION_CTE = `SELECT NULL::uuid AS institution_id, 0 AS n WHERE false`;
-
-const summarySql = (reconciliation: string) => `
+const SUMMARY = `
   WITH inst AS (SELECT id, name, status FROM institutions WHERE district_id = $1),
   books AS (
     SELECT a.institution_id,
@@ -97,7 +87,10 @@ const summarySql = (reconciliation: string) => `
     SELECT institution_id, count(*)::int AS n FROM operator_exceptions
     WHERE status = 'open' AND district_id = $1 AND institution_id IS NOT NULL
     GROUP BY institution_id),
-  reconciliation AS (${reconciliation}),
+  reconciliation AS (
+    SELECT institution_id, count(*)::int AS n FROM reconciliation_exceptions
+    WHERE status = 'open' AND district_id = $1
+    GROUP BY institution_id),
   district AS (
     SELECT count(*)::int AS open_exceptions, now() AS as_of FROM operator_exceptions
     WHERE status = 'open' AND district_id = $1)
@@ -145,14 +138,12 @@ const total = (items: InstitutionFigures[], pick: (item: InstitutionFigures) => 
 
 @Injectable()
 export class AuditSummaryService {
-  private sql?: Promise<string>;
-
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async getSummary(principal: Principal): Promise<AuditSummary> {
     const districtId = districtOf(principal);
     // One statement, one snapshot: the figures add up.
-    const rows: Row[] = await this.dataSource.query(await this.summarySql(), [districtId]);
+    const rows: Row[] = await this.dataSource.query(SUMMARY, [districtId]);
     const institutions = rows
       .filter((row): row is Row & { id: string } => row.id !== null)
       .map(figuresOf);
@@ -183,19 +174,5 @@ export class AuditSummaryService {
       institutionsByStatus: byStatus,
       institutions,
     };
-  }
-
-  /** The schema is fixed once migrations ran at start: look for reconciliation once. */
-  private summarySql(): Promise<string> {
-    this.sql ??= this.dataSource
-      .query<{ installed: boolean }[]>(
-        `SELECT to_regclass('reconciliation_exceptions') IS NOT NULL AS installed`,
-      )
-      .then(([{ installed }]) => summarySql(installed ? RECONCILIATION_CTE : NO_RECONCILIATION_CTE))
-      .catch((error: unknown) => {
-        this.sql = undefined;
-        throw error;
-      });
-    return this.sql;
   }
 }
