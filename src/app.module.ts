@@ -12,6 +12,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { BankModule } from './bank/bank.module';
 import { CalendarModule } from './calendar/calendar.module';
 import { CoursesModule } from './courses/courses.module';
@@ -48,7 +49,9 @@ export class AppModule {
               'req.headers["x-bank-signature"]',
               'req.headers.cookie',
             ],
-            autoLogging: { ignore: (request) => request.url === '/health' },
+            autoLogging: {
+              ignore: (request) => request.url === '/health' || request.url === '/metrics',
+            },
           },
         }),
         DatabaseModule,
@@ -57,6 +60,7 @@ export class AppModule {
         IdempotencyModule,
         LedgerModule,
         HealthModule,
+        MetricsModule,
         InstitutionsModule,
         CalendarModule,
         CoursesModule,

@@ -9,6 +9,7 @@ import {
   idempotencyIdentity,
 } from '../../common/idempotency/idempotency.service';
 import { queryPrepared } from '../../database/query-prepared';
+import { MetricsService } from '../../metrics/metrics.service';
 import { LessonLedger } from '../lesson-ledger';
 import {
   assertAwaitingConfirmation,
@@ -87,6 +88,7 @@ export class ConfirmLesson {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly idempotency: IdempotencyService,
     private readonly lessonLedger: LessonLedger,
+    private readonly metrics: MetricsService,
   ) {}
 
   execute(command: ConfirmLessonCommand): Promise<LessonDto> {
@@ -186,8 +188,10 @@ export class ConfirmLesson {
       await this.dataSource.transaction((manager) =>
         this.confirmCandidates(manager, commands, candidates, outcomes),
       );
+      this.metrics.confirmationBatchSize.observe(candidates.length);
       return outcomes;
     } catch {
+      this.metrics.confirmationBatchFallbacks.inc();
       return Promise.all(
         commands.map(async (command, index) => {
           const outcome = outcomes[index];

@@ -1,0 +1,75 @@
+/**
+ * Prometheus metrics (DESIGN.md §7), in a registry of this application's own (so that two
+ * applications in one process, as in the tests, do not share counters): Node's process metrics,
+ * HTTP request durations by route, the sizes of confirmation batches, and, read when scraped, the
+ * jobs waiting in each queue and the ledger transactions not yet sealed.
+ */
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { getQueueToken } from '@nestjs/bull';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { QueueName } from '../queues/queues';
+
+/** Ledger transactions after the last sealed one, in the sealer's (commit) order. */
+const UNSEALED = `SELECT count(*)::int AS unsealed FROM ledger_transactions t
+  WHERE (t.created_xid, t.seq) > coalesce(
+    (SELECT (b.last_xid, b.last_seq) FROM ledger_seal_blocks b ORDER BY b.height DESC LIMIT 1),
+    ('0'::xid8, 0::bigint))`;
+
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by method, route template and status, and how long they took',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly confirmationBatchSize = new Histogram({
+    name: 'escrow_confirmation_batch_size',
+    help: 'Lesson confirmations committed together in one database transaction',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+
+  readonly confirmationBatchFallbacks = new Counter({
+    name: 'escrow_confirmation_batch_fallbacks_total',
+    help: 'Confirmation batches that failed as a whole and ran again one confirmation at a time',
+    registers: [this.registry],
+  });
+
+  constructor(@InjectDataSource() dataSource: DataSource, moduleRef: ModuleRef) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'escrow_queue_jobs',
+      help: 'Jobs in each queue by state (read from Redis when scraped)',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const name of Object.values(QueueName)) {
+          const queue = moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+          const counts = await queue.getJobCounts();
+          for (const [state, count] of Object.entries(counts)) {
+            this.set({ queue: name, state }, Number(count));
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'escrow_ledger_unsealed_transactions',
+      help: 'Committed ledger transactions not yet sealed into a block',
+      registers: [this.registry],
+      async collect() {
+        const [{ unsealed }] = await dataSource.query<{ unsealed: number }[]>(UNSEALED);
+        this.set(unsealed);
+      },
+    });
+  }
+}
