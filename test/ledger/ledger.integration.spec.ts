@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DomainException } from '../../src/common/errors/domain.exception';
+import { TransactionKind } from '../../src/ledger/chart-of-accounts';
 import { LedgerErrorCode } from '../../src/ledger/ledger.errors';
-import { LedgerService } from '../../src/ledger/ledger.service';
+import { LedgerService, Transfer } from '../../src/ledger/ledger.service';
 import { openTestDataSource } from '../support/database';
 import { expectBooksBalanced } from '../support/ledger-checks';
 
@@ -55,8 +56,54 @@ describe('ledger (PostgreSQL)', () => {
     });
   }
 
+  type FundedOrder = Awaited<ReturnType<typeof fundedOrder>>;
+
   const balanceOf = (accountId: string) =>
     dataSource.transaction((manager) => ledger.balance(manager, accountId));
+
+  /** Moves `amountFen` from the order's escrow to its institution's settlement_payable. */
+  const escrowToPayable = (order: FundedOrder, amountFen: number): Transfer => ({
+    debitAccountId: order.escrow,
+    creditAccountId: order.settlement_payable,
+    amountFen,
+  });
+
+  /** Posts one transfer of the order's institution, in a transaction of its own. */
+  const postTransfer = (
+    order: FundedOrder,
+    kind: TransactionKind,
+    reference: string,
+    transfer: Transfer,
+  ) =>
+    dataSource.transaction((manager) =>
+      ledger.post(manager, {
+        kind,
+        reference,
+        institutionId: order.institutionId,
+        transfers: [transfer],
+      }),
+    );
+
+  /** Holds a lesson fee of `amountFen` (escrow → settlement_payable); returns the hold's id. */
+  const holdFee = (order: FundedOrder, amountFen: number, reference = `hold:${order.orderId}`) =>
+    dataSource.transaction((manager) =>
+      ledger.hold(manager, {
+        kind: 'lesson_hold',
+        reference,
+        institutionId: order.institutionId,
+        transfers: [escrowToPayable(order, amountFen)],
+      }),
+    );
+
+  const postHold = (pendingId: string, reference: string) =>
+    dataSource.transaction((manager) =>
+      ledger.postPending(manager, { pendingId, kind: 'lesson_release', reference }),
+    );
+
+  const voidHold = (pendingId: string, reference: string) =>
+    dataSource.transaction((manager) =>
+      ledger.voidPending(manager, { pendingId, kind: 'lesson_void', reference }),
+    );
 
   const codeOf = (error: unknown) => (error instanceof DomainException ? error.code : error);
 
@@ -73,19 +120,11 @@ describe('ledger (PostgreSQL)', () => {
     const order = await fundedOrder(10);
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, (_, i) =>
-        dataSource.transaction((manager) =>
-          ledger.post(manager, {
-            kind: 'lesson_release',
-            reference: `race:${order.orderId}:${i}`,
-            institutionId: order.institutionId,
-            transfers: [
-              {
-                debitAccountId: order.escrow,
-                creditAccountId: order.settlement_payable,
-                amountFen: 1,
-              },
-            ],
-          }),
+        postTransfer(
+          order,
+          'lesson_release',
+          `race:${order.orderId}:${i}`,
+          escrowToPayable(order, 1),
         ),
       ),
     );
@@ -100,20 +139,7 @@ describe('ledger (PostgreSQL)', () => {
 
   it('counts a hold as pending and excludes it from what is available', async () => {
     const order = await fundedOrder(300);
-    const holdId = await dataSource.transaction((manager) =>
-      ledger.hold(manager, {
-        kind: 'lesson_hold',
-        reference: `hold:${order.orderId}`,
-        institutionId: order.institutionId,
-        transfers: [
-          {
-            debitAccountId: order.escrow,
-            creditAccountId: order.settlement_payable,
-            amountFen: 120,
-          },
-        ],
-      }),
-    );
+    const holdId = await holdFee(order, 120);
     expect(await balanceOf(order.escrow)).toEqual(
       expect.objectContaining({ postedFen: 300, pendingDebitsFen: 120, availableFen: 180 }),
     );
@@ -121,30 +147,11 @@ describe('ledger (PostgreSQL)', () => {
       expect.objectContaining({ postedFen: 0, pendingCreditsFen: 120 }),
     );
     // A second hold larger than what is available is refused.
-    await expect(
-      dataSource.transaction((manager) =>
-        ledger.hold(manager, {
-          kind: 'lesson_hold',
-          reference: `hold2:${order.orderId}`,
-          institutionId: order.institutionId,
-          transfers: [
-            {
-              debitAccountId: order.escrow,
-              creditAccountId: order.settlement_payable,
-              amountFen: 181,
-            },
-          ],
-        }),
-      ),
-    ).rejects.toMatchObject({ code: LedgerErrorCode.INSUFFICIENT_FUNDS });
+    await expect(holdFee(order, 181, `hold2:${order.orderId}`)).rejects.toMatchObject({
+      code: LedgerErrorCode.INSUFFICIENT_FUNDS,
+    });
 
-    await dataSource.transaction((manager) =>
-      ledger.postPending(manager, {
-        pendingId: holdId,
-        kind: 'lesson_release',
-        reference: `release:${order.orderId}`,
-      }),
-    );
+    await postHold(holdId, `release:${order.orderId}`);
     expect(await balanceOf(order.escrow)).toEqual(
       expect.objectContaining({ postedFen: 180, pendingDebitsFen: 0, availableFen: 180 }),
     );
@@ -155,27 +162,8 @@ describe('ledger (PostgreSQL)', () => {
 
   it('returns a voided hold to the available balance', async () => {
     const order = await fundedOrder(300);
-    const holdId = await dataSource.transaction((manager) =>
-      ledger.hold(manager, {
-        kind: 'lesson_hold',
-        reference: `hold:${order.orderId}`,
-        institutionId: order.institutionId,
-        transfers: [
-          {
-            debitAccountId: order.escrow,
-            creditAccountId: order.settlement_payable,
-            amountFen: 300,
-          },
-        ],
-      }),
-    );
-    await dataSource.transaction((manager) =>
-      ledger.voidPending(manager, {
-        pendingId: holdId,
-        kind: 'lesson_void',
-        reference: `void:${order.orderId}`,
-      }),
-    );
+    const holdId = await holdFee(order, 300);
+    await voidHold(holdId, `void:${order.orderId}`);
     expect(await balanceOf(order.escrow)).toEqual(
       expect.objectContaining({ postedFen: 300, pendingDebitsFen: 0, availableFen: 300 }),
     );
@@ -188,35 +176,10 @@ describe('ledger (PostgreSQL)', () => {
   it('lets exactly one of a concurrent post and void of one hold win', async () => {
     for (let round = 0; round < 10; round++) {
       const order = await fundedOrder(100);
-      const holdId = await dataSource.transaction((manager) =>
-        ledger.hold(manager, {
-          kind: 'lesson_hold',
-          reference: `hold:${order.orderId}`,
-          institutionId: order.institutionId,
-          transfers: [
-            {
-              debitAccountId: order.escrow,
-              creditAccountId: order.settlement_payable,
-              amountFen: 100,
-            },
-          ],
-        }),
-      );
+      const holdId = await holdFee(order, 100);
       const [posted, voided] = await Promise.allSettled([
-        dataSource.transaction((manager) =>
-          ledger.postPending(manager, {
-            pendingId: holdId,
-            kind: 'lesson_release',
-            reference: `post:${order.orderId}`,
-          }),
-        ),
-        dataSource.transaction((manager) =>
-          ledger.voidPending(manager, {
-            pendingId: holdId,
-            kind: 'lesson_void',
-            reference: `void:${order.orderId}`,
-          }),
-        ),
+        postHold(holdId, `post:${order.orderId}`),
+        voidHold(holdId, `void:${order.orderId}`),
       ]);
       const outcomes = [posted.status, voided.status].sort();
       expect(outcomes).toEqual(['fulfilled', 'rejected']);
@@ -230,26 +193,9 @@ describe('ledger (PostgreSQL)', () => {
 
   it('refuses to post or void a hold a second time', async () => {
     const order = await fundedOrder(100);
-    const holdId = await dataSource.transaction((manager) =>
-      ledger.hold(manager, {
-        kind: 'lesson_hold',
-        reference: `hold:${order.orderId}`,
-        institutionId: order.institutionId,
-        transfers: [
-          {
-            debitAccountId: order.escrow,
-            creditAccountId: order.settlement_payable,
-            amountFen: 40,
-          },
-        ],
-      }),
-    );
-    const post = (reference: string) =>
-      dataSource.transaction((manager) =>
-        ledger.postPending(manager, { pendingId: holdId, kind: 'lesson_release', reference }),
-      );
-    await post(`post1:${order.orderId}`);
-    await expect(post(`post2:${order.orderId}`)).rejects.toMatchObject({
+    const holdId = await holdFee(order, 40);
+    await postHold(holdId, `post1:${order.orderId}`);
+    await expect(postHold(holdId, `post2:${order.orderId}`)).rejects.toMatchObject({
       code: LedgerErrorCode.PENDING_TRANSFER_ALREADY_RESOLVED,
     });
     expect(await balanceOf(order.settlement_payable)).toMatchObject({ postedFen: 40 });
@@ -257,41 +203,25 @@ describe('ledger (PostgreSQL)', () => {
 
   it('does not deadlock when transfers cross the same accounts in opposite directions', async () => {
     const order = await fundedOrder(1000);
-    await dataSource.transaction((manager) =>
-      ledger.post(manager, {
-        kind: 'lesson_release',
-        reference: `seed:${order.orderId}`,
-        institutionId: order.institutionId,
-        transfers: [
-          {
-            debitAccountId: order.escrow,
-            creditAccountId: order.settlement_payable,
-            amountFen: 500,
-          },
-        ],
-      }),
+    await postTransfer(
+      order,
+      'lesson_release',
+      `seed:${order.orderId}`,
+      escrowToPayable(order, 500),
     );
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) =>
-        dataSource.transaction((manager) =>
-          ledger.post(manager, {
-            kind: 'manual_adjustment',
-            reference: `cross:${order.orderId}:${i}`,
-            institutionId: order.institutionId,
-            transfers: [
-              i % 2 === 0
-                ? {
-                    debitAccountId: order.escrow,
-                    creditAccountId: order.settlement_payable,
-                    amountFen: 1,
-                  }
-                : {
-                    debitAccountId: order.settlement_payable,
-                    creditAccountId: order.escrow,
-                    amountFen: 1,
-                  },
-            ],
-          }),
+        postTransfer(
+          order,
+          'manual_adjustment',
+          `cross:${order.orderId}:${i}`,
+          i % 2 === 0
+            ? escrowToPayable(order, 1)
+            : {
+                debitAccountId: order.settlement_payable,
+                creditAccountId: order.escrow,
+                amountFen: 1,
+              },
         ),
       ),
     );
@@ -302,16 +232,11 @@ describe('ledger (PostgreSQL)', () => {
   it('refuses a second transaction with the same reference', async () => {
     const order = await fundedOrder(0);
     const pay = () =>
-      dataSource.transaction((manager) =>
-        ledger.post(manager, {
-          kind: 'payment_received',
-          reference: `once:${order.orderId}`,
-          institutionId: order.institutionId,
-          transfers: [
-            { debitAccountId: order.custody_cash, creditAccountId: order.escrow, amountFen: 70 },
-          ],
-        }),
-      );
+      postTransfer(order, 'payment_received', `once:${order.orderId}`, {
+        debitAccountId: order.custody_cash,
+        creditAccountId: order.escrow,
+        amountFen: 70,
+      });
     await pay();
     await expect(pay()).rejects.toMatchObject({ code: LedgerErrorCode.LEDGER_REFERENCE_EXISTS });
     expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 70 });
@@ -319,16 +244,11 @@ describe('ledger (PostgreSQL)', () => {
 
   it('reverses a posted transaction exactly once', async () => {
     const order = await fundedOrder(0);
-    const paymentId = await dataSource.transaction((manager) =>
-      ledger.post(manager, {
-        kind: 'payment_received',
-        reference: `pay:${order.orderId}`,
-        institutionId: order.institutionId,
-        transfers: [
-          { debitAccountId: order.custody_cash, creditAccountId: order.escrow, amountFen: 90 },
-        ],
-      }),
-    );
+    const paymentId = await postTransfer(order, 'payment_received', `pay:${order.orderId}`, {
+      debitAccountId: order.custody_cash,
+      creditAccountId: order.escrow,
+      amountFen: 90,
+    });
     const reverse = (reference: string) =>
       dataSource.transaction((manager) =>
         ledger.reverse(manager, { transactionId: paymentId, reference }),
@@ -345,16 +265,11 @@ describe('ledger (PostgreSQL)', () => {
     const order = await fundedOrder(10);
     for (const amountFen of [0, -5, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
       await expect(
-        dataSource.transaction((manager) =>
-          ledger.post(manager, {
-            kind: 'manual_adjustment',
-            reference: `bad:${order.orderId}:${amountFen}`,
-            institutionId: order.institutionId,
-            transfers: [
-              { debitAccountId: order.escrow, creditAccountId: order.suspense, amountFen },
-            ],
-          }),
-        ),
+        postTransfer(order, 'manual_adjustment', `bad:${order.orderId}:${amountFen}`, {
+          debitAccountId: order.escrow,
+          creditAccountId: order.suspense,
+          amountFen,
+        }),
       ).rejects.toMatchObject({ code: LedgerErrorCode.INVALID_TRANSFER });
     }
   });

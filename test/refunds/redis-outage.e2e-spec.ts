@@ -6,19 +6,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
-import { BANK_GATEWAY } from '../../src/bank/bank-gateway';
 import { BankInstructionsService } from '../../src/bank/bank-instructions.service';
-import { TestApp, createTestApp } from '../support/app';
-import {
-  createCourse,
-  createInstitution,
-  createOrder,
-  payOrder,
-  tokens,
-} from '../support/factories';
+import { createPaidOrder } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
+import { BankDoubleTestApp, createBankDoubleTestApp } from '../support/payouts';
 import { eventually } from '../support/waiting';
 
 function freePort(): Promise<number> {
@@ -60,7 +52,7 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 describe('refunds while Redis is down', () => {
-  let t: TestApp;
+  let t: BankDoubleTestApp;
   let redis: ChildProcess;
   let port: number;
   const bank = new FakeBankGateway();
@@ -68,11 +60,7 @@ describe('refunds while Redis is down', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis(port);
-    t = await createTestApp(
-      { REDIS_URL: `redis://127.0.0.1:${port}`, QUEUE_BACKOFF_MS: '20' },
-      [],
-      [{ provide: BANK_GATEWAY, useValue: bank }],
-    );
+    t = await createBankDoubleTestApp(bank, { REDIS_URL: `redis://127.0.0.1:${port}` });
   });
 
   afterAll(async () => {
@@ -81,15 +69,8 @@ describe('refunds while Redis is down', () => {
   });
 
   it('accepts and stores the refund, and pays it once Redis is back', async () => {
-    const dataSource = t.app.get(DataSource);
-    const as = tokens(t.config);
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await payOrder(
-      dataSource,
-      school,
-      await createOrder(dataSource, { institution: school.institution, course }),
-    );
+    const { dataSource, as } = t;
+    const { school, order } = await createPaidOrder(dataSource);
 
     await stop(redis);
     const requested = await request(t.http)

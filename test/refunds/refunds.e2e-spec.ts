@@ -4,68 +4,46 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
-import { BANK_GATEWAY } from '../../src/bank/bank-gateway';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { Order } from '../../src/orders/entities/order.entity';
 import { ApproveSilentRefunds } from '../../src/refunds/approve-silent-refunds.usecase';
-import { TestApp, createTestApp } from '../support/app';
 import {
   InstitutionFixture,
   createCourse,
   createInstitution,
   createOrder,
-  createReleasedLesson,
-  payOrder,
-  tokens,
+  createPaidOrder,
 } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import {
+  BankDoubleTestApp,
+  closeWithBooksBalanced,
+  createBankDoubleTestApp,
+} from '../support/payouts';
 import { eventually } from '../support/waiting';
 
 describe('refunds (HTTP, queue, outbox)', () => {
-  let t: TestApp;
-  let dataSource: DataSource;
-  let as: ReturnType<typeof tokens>;
+  let t: BankDoubleTestApp;
   const bank = new FakeBankGateway();
   const ledger = new LedgerService();
 
   beforeAll(async () => {
-    t = await createTestApp(
-      { QUEUE_BACKOFF_MS: '20' },
-      [],
-      [{ provide: BANK_GATEWAY, useValue: bank }],
-    );
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createBankDoubleTestApp(bank);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   /** A paid order of 10 × 4,000 fen with `released` confirmed lessons. */
-  async function paidOrder(released = 0, school?: InstitutionFixture) {
-    const fixture = school ?? (await createInstitution(dataSource));
-    const course = await createCourse(dataSource, fixture.institution.id);
-    const order = await payOrder(
-      dataSource,
-      fixture,
-      await createOrder(dataSource, { institution: fixture.institution, course }),
-    );
-    for (let sequence = 1; sequence <= released; sequence++) {
-      await createReleasedLesson(dataSource, fixture, order, sequence);
-    }
-    return { school: fixture, order };
-  }
+  const paidOrder = (released = 0, school?: InstitutionFixture) =>
+    createPaidOrder(t.dataSource, { released, school });
 
-  const requestRefund = (order: Order, body: object, token = as.parent(order.parentId)) =>
+  const requestRefund = (order: Order, body: object, token = t.as.parent(order.parentId)) =>
     request(t.http).post(`/v1/orders/${order.id}/refunds`).set('Authorization', token).send(body);
 
   const refundStatus = async (id: string) =>
-    (await dataSource.query('SELECT status FROM refunds WHERE id = $1', [id]))[0]?.status as string;
+    (await t.dataSource.query('SELECT status FROM refunds WHERE id = $1', [id]))[0]
+      ?.status as string;
 
   const paidEventually = (id: string) =>
     eventually(async () => ((await refundStatus(id)) === 'paid' ? true : undefined));
@@ -74,12 +52,12 @@ describe('refunds (HTTP, queue, outbox)', () => {
     (
       await request(t.http)
         .get(`/v1/orders/${order.id}`)
-        .set('Authorization', as.parent(order.parentId))
+        .set('Authorization', t.as.parent(order.parentId))
         .expect(200)
     ).body;
 
   const custody = async (school: InstitutionFixture) =>
-    (await dataSource.transaction((m) => ledger.balance(m, school.accounts.custody_cash)))
+    (await t.dataSource.transaction((m) => ledger.balance(m, school.accounts.custody_cash)))
       .postedFen;
 
   it('holds the refundable remainder, pays it to the payer once the institution approves', async () => {
@@ -102,11 +80,11 @@ describe('refunds (HTTP, queue, outbox)', () => {
 
     const approved = await request(t.http)
       .post(`/v1/refunds/${requested.body.id}/approve`)
-      .set('Authorization', as.institution(school.institution))
+      .set('Authorization', t.as.institution(school.institution))
       .expect(200);
     expect(['approved', 'paying', 'paid']).toContain(approved.body.status);
     await paidEventually(requested.body.id);
-    const [instruction] = await dataSource.query(
+    const [instruction] = await t.dataSource.query(
       'SELECT to_account_no, amount_fen::int AS amount FROM bank_instructions WHERE id = $1',
       [approved.body.instructionId],
     );
@@ -117,7 +95,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
       refundableFen: 0,
     });
     expect(await custody(school)).toBe(40_000 - 32_000);
-    await expectInstitutionInvariant(dataSource, school.institution.id);
+    await expectInstitutionInvariant(t.dataSource, school.institution.id);
   });
 
   it('refuses a second request while one is being decided, and nothing left to refund', async () => {
@@ -132,7 +110,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
     const { body: refund } = await requestRefund(order, { reason: 'mid_course' }).expect(202);
     const rejected = await request(t.http)
       .post(`/v1/refunds/${refund.id}/reject`)
-      .set('Authorization', as.institution(school.institution))
+      .set('Authorization', t.as.institution(school.institution))
       .send({ reason: 'lessons were given' })
       .expect(200);
     expect(rejected.body).toMatchObject({
@@ -142,12 +120,12 @@ describe('refunds (HTTP, queue, outbox)', () => {
     // The institution cannot change its mind after rejecting; the operator decides.
     const late = await request(t.http)
       .post(`/v1/refunds/${refund.id}/approve`)
-      .set('Authorization', as.institution(school.institution))
+      .set('Authorization', t.as.institution(school.institution))
       .expect(409);
     expect(late.body.code).toBe('REFUND_NOT_PENDING_DECISION');
     await request(t.http)
       .post(`/v1/refunds/${refund.id}/decide`)
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .send({ outcome: 'approve', note: 'contract allows it' })
       .expect(200);
     await paidEventually(refund.id);
@@ -159,12 +137,12 @@ describe('refunds (HTTP, queue, outbox)', () => {
     const { body: refund } = await requestRefund(order, { reason: 'cooling_off' }).expect(202);
     await request(t.http)
       .post(`/v1/refunds/${refund.id}/reject`)
-      .set('Authorization', as.institution(school.institution))
+      .set('Authorization', t.as.institution(school.institution))
       .send({ reason: 'cooling-off period is over' })
       .expect(200);
     const declined = await request(t.http)
       .post(`/v1/refunds/${refund.id}/decide`)
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .send({ outcome: 'decline', note: 'period over' })
       .expect(200);
     expect(declined.body.status).toBe('declined');
@@ -182,7 +160,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
     const afterDeadline = new Date(Date.parse(`${refund.respondBy}T00:00:00+08:00`) + 86_400_000);
     expect(await silence.run(afterDeadline)).toBeGreaterThanOrEqual(1);
     await paidEventually(refund.id);
-    const [{ approved_via }] = await dataSource.query(
+    const [{ approved_via }] = await t.dataSource.query(
       'SELECT approved_via FROM refunds WHERE id = $1',
       [refund.id],
     );
@@ -195,7 +173,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
     const response = await requestRefund(
       order,
       { reason: 'over_cap', amountFen: 1_500 },
-      as.operator(school.institution.districtId),
+      t.as.operator(school.institution.districtId),
     ).expect(202);
     expect(response.body).toMatchObject({ approvedVia: 'operator', amountFen: 1_500 });
     await paidEventually(response.body.id);
@@ -209,12 +187,12 @@ describe('refunds (HTTP, queue, outbox)', () => {
       const { body: refund } = await requestRefund(
         order,
         { reason: 'over_cap' },
-        as.operator(school.institution.districtId),
+        t.as.operator(school.institution.districtId),
       ).expect(202);
       await eventually(async () =>
         (await refundStatus(refund.id)) === 'failed' ? true : undefined,
       );
-      const payable = await dataSource.transaction((m) =>
+      const payable = await t.dataSource.transaction((m) =>
         ledger.balance(m, school.accounts.refund_payable),
       );
       expect(payable.postedFen).toBe(40_000);
@@ -241,9 +219,9 @@ describe('refunds (HTTP, queue, outbox)', () => {
     });
 
     it('an unpaid order', async () => {
-      const school = await createInstitution(dataSource);
-      const course = await createCourse(dataSource, school.institution.id);
-      const order = await createOrder(dataSource, { institution: school.institution, course });
+      const school = await createInstitution(t.dataSource);
+      const course = await createCourse(t.dataSource, school.institution.id);
+      const order = await createOrder(t.dataSource, { institution: school.institution, course });
       const response = await requestRefund(order, { reason: 'before_start' }).expect(409);
       expect(response.body.code).toBe('ORDER_NOT_REFUNDABLE');
     });
@@ -257,7 +235,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
       const { order } = await paidOrder(0);
       const response = await requestRefund(order, body).expect(400);
       expect(response.body.errors.map((e: { field: string }) => e.field)).toContain(field);
-      const [{ n }] = await dataSource.query(
+      const [{ n }] = await t.dataSource.query(
         'SELECT count(*)::int AS n FROM refunds WHERE order_id = $1',
         [order.id],
       );
@@ -266,43 +244,43 @@ describe('refunds (HTTP, queue, outbox)', () => {
 
     it('other principals’ orders and refunds', async () => {
       const { school, order } = await paidOrder(0);
-      await requestRefund(order, { reason: 'mid_course' }, as.parent(`p-${randomUUID()}`)).expect(
+      await requestRefund(order, { reason: 'mid_course' }, t.as.parent(`p-${randomUUID()}`)).expect(
         404,
       );
-      await requestRefund(order, { reason: 'over_cap' }, as.operator('another-district')).expect(
+      await requestRefund(order, { reason: 'over_cap' }, t.as.operator('another-district')).expect(
         404,
       );
       await requestRefund(
         order,
         { reason: 'mid_course' },
-        as.institution(school.institution),
+        t.as.institution(school.institution),
       ).expect(403);
       const { body: refund } = await requestRefund(order, { reason: 'mid_course' }).expect(202);
-      const other = await createInstitution(dataSource);
+      const other = await createInstitution(t.dataSource);
       await request(t.http)
         .post(`/v1/refunds/${refund.id}/approve`)
-        .set('Authorization', as.institution(other.institution))
+        .set('Authorization', t.as.institution(other.institution))
         .expect(404);
       await request(t.http)
         .get(`/v1/refunds/${refund.id}`)
-        .set('Authorization', as.parent('someone-else'))
+        .set('Authorization', t.as.parent('someone-else'))
         .expect(404);
       await request(t.http)
         .get(`/v1/refunds/${refund.id}`)
-        .set('Authorization', as.auditor('another-district'))
+        .set('Authorization', t.as.auditor('another-district'))
         .expect(404);
       await request(t.http)
         .get(`/v1/refunds/${refund.id}`)
-        .set('Authorization', as.auditor(school.institution.districtId))
+        .set('Authorization', t.as.auditor(school.institution.districtId))
         .expect(200);
       await request(t.http)
         .post(`/v1/refunds/${refund.id}/decide`)
-        .set('Authorization', as.operator(school.institution.districtId))
+        .set('Authorization', t.as.operator(school.institution.districtId))
         .send({ outcome: 'approve', note: 'x' })
         .expect(409);
       await request(t.http)
         .post(`/v1/refunds/${refund.id}/approve`)
-        .set('Authorization', as.parent(order.parentId))
+        .set('Authorization', t.as.parent(order.parentId))
         .expect(403);
     });
   });
@@ -312,7 +290,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
       const { school, order } = await paidOrder(9);
       // The last lesson's fee is held: confirm it while the parent asks for the rest back.
       const lessonId = randomUUID();
-      const holdId = await dataSource.transaction((m) =>
+      const holdId = await t.dataSource.transaction((m) =>
         ledger.hold(m, {
           kind: 'lesson_hold',
           reference: `lesson:${lessonId}:hold`,
@@ -328,7 +306,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
       );
       const [refund, release] = await Promise.allSettled([
         requestRefund(order, { reason: 'mid_course' }),
-        dataSource.transaction((m) =>
+        t.dataSource.transaction((m) =>
           ledger.postPending(m, {
             pendingId: holdId,
             kind: 'lesson_release',
@@ -339,28 +317,31 @@ describe('refunds (HTTP, queue, outbox)', () => {
       expect(release.status).toBe('fulfilled');
       // The held fee was never refundable: the refund finds nothing left.
       expect(refund.status === 'fulfilled' && refund.value.status).toBe(409);
-      const escrow = await dataSource.transaction((m) => ledger.balance(m, order.escrowAccountId));
+      const escrow = await t.dataSource.transaction((m) =>
+        ledger.balance(m, order.escrowAccountId),
+      );
       expect(escrow).toMatchObject({ postedFen: 0, pendingDebitsFen: 0 });
-      await expectInstitutionInvariant(dataSource, school.institution.id);
+      await expectInstitutionInvariant(t.dataSource, school.institution.id);
     }
   });
 
   it('refunds every open order of a closed institution and empties its custody of parents’ money', async () => {
-    const school = await createInstitution(dataSource);
+    const school = await createInstitution(t.dataSource);
     const orders: Order[] = [];
     for (let i = 0; i < 50; i++) orders.push((await paidOrder(i % 3, school)).order);
     // Settle what was released, so what stays in custody is exactly the parents' money.
     const released = (0 + 1 + 2) * 16 * 4_000 + 2 * 4_000 * 0;
     const run = await request(t.http)
       .post('/v1/settlements/run')
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .expect(202);
     const batch = run.body.batches.find(
       (b: { institutionId: string }) => b.institutionId === school.institution.id,
     );
     await eventually(async () =>
-      (await dataSource.query('SELECT status FROM settlement_batches WHERE id = $1', [batch.id]))[0]
-        .status === 'paid'
+      (
+        await t.dataSource.query('SELECT status FROM settlement_batches WHERE id = $1', [batch.id])
+      )[0].status === 'paid'
         ? true
         : undefined,
     );
@@ -369,12 +350,12 @@ describe('refunds (HTTP, queue, outbox)', () => {
 
     await request(t.http)
       .patch(`/v1/institutions/${school.institution.id}`)
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .send({ status: 'closed', reason: 'ceased trading' })
       .expect(200);
     await eventually(
       async () => {
-        const [{ n }] = await dataSource.query(
+        const [{ n }] = await t.dataSource.query(
           `SELECT count(*)::int AS n FROM refunds WHERE institution_id = $1 AND status = 'paid'`,
           [school.institution.id],
         );
@@ -383,10 +364,10 @@ describe('refunds (HTTP, queue, outbox)', () => {
       { timeoutMs: 60_000 },
     );
     expect(await custody(school)).toBe(0);
-    await expectInstitutionInvariant(dataSource, school.institution.id);
+    await expectInstitutionInvariant(t.dataSource, school.institution.id);
     const progress = await request(t.http)
       .get(`/v1/institutions/${school.institution.id}/closure`)
-      .set('Authorization', as.auditor(school.institution.districtId))
+      .set('Authorization', t.as.auditor(school.institution.districtId))
       .expect(200);
     expect(progress.body).toMatchObject({
       ordersRefunded: 50,
@@ -397,7 +378,7 @@ describe('refunds (HTTP, queue, outbox)', () => {
     });
     await request(t.http)
       .get(`/v1/institutions/${school.institution.id}/closure`)
-      .set('Authorization', as.auditor('another-district'))
+      .set('Authorization', t.as.auditor('another-district'))
       .expect(404);
   });
 });

@@ -4,82 +4,53 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
-import { BANK_GATEWAY } from '../../src/bank/bank-gateway';
 import { BankInstructionsService } from '../../src/bank/bank-instructions.service';
 import { LedgerService } from '../../src/ledger/ledger.service';
-import { TestApp, createTestApp } from '../support/app';
 import { sendBankNotification } from '../support/bank';
-import {
-  InstitutionFixture,
-  createCourse,
-  createInstitution,
-  createOrder,
-  createReleasedLesson,
-  payOrder,
-  tokens,
-} from '../support/factories';
+import { InstitutionFixture, createInstitution, createPaidOrder } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import {
+  BankDoubleTestApp,
+  closeWithBooksBalanced,
+  createBankDoubleTestApp,
+} from '../support/payouts';
 import { eventually } from '../support/waiting';
 
 describe('settlements (HTTP, queue, outbox)', () => {
-  let t: TestApp;
-  let dataSource: DataSource;
-  let as: ReturnType<typeof tokens>;
+  let t: BankDoubleTestApp;
   const bank = new FakeBankGateway();
   const ledger = new LedgerService();
 
   beforeAll(async () => {
-    t = await createTestApp(
-      { QUEUE_BACKOFF_MS: '20' },
-      [],
-      [{ provide: BANK_GATEWAY, useValue: bank }],
-    );
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createBankDoubleTestApp(bank);
   });
 
   beforeEach(() => {
     Object.assign(bank, { failNext: 0, rejectNext: 0, acceptOnly: false, failTransfers: false });
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   /** An institution with one paid order of 10 × 4,000 fen and `released` confirmed lessons. */
-  async function schoolWithReleasedLessons(released: number) {
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await payOrder(
-      dataSource,
-      school,
-      await createOrder(dataSource, { institution: school.institution, course }),
-    );
-    for (let sequence = 1; sequence <= released; sequence++) {
-      await createReleasedLesson(dataSource, school, order, sequence);
-    }
-    return { school, order };
-  }
+  const schoolWithReleasedLessons = (released: number) =>
+    createPaidOrder(t.dataSource, { released });
 
   const run = (school: InstitutionFixture) =>
     request(t.http)
       .post('/v1/settlements/run')
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .expect(202);
 
   const batchStatus = async (batchId: string) =>
-    (await dataSource.query('SELECT status FROM settlement_batches WHERE id = $1', [batchId]))[0]
+    (await t.dataSource.query('SELECT status FROM settlement_batches WHERE id = $1', [batchId]))[0]
       ?.status as string | undefined;
 
   const paidEventually = (batchId: string) =>
     eventually(async () => ((await batchStatus(batchId)) === 'paid' ? true : undefined));
 
   const balances = async (school: InstitutionFixture) => {
-    const rows = await dataSource.transaction((m) =>
+    const rows = await t.dataSource.transaction((m) =>
       ledger.balances(m, [school.accounts.custody_cash, school.accounts.settlement_payable]),
     );
     const of = (id: string) => rows.find((r) => r.accountId === id)!.postedFen;
@@ -97,11 +68,11 @@ describe('settlements (HTTP, queue, outbox)', () => {
     expect(batch).toMatchObject({ amountFen: 12_000, lessonCount: 3, status: 'paying' });
     await paidEventually(batch.id);
     expect(await balances(school)).toEqual({ custody: 40_000 - 12_000, payable: 0 });
-    await expectInstitutionInvariant(dataSource, school.institution.id);
+    await expectInstitutionInvariant(t.dataSource, school.institution.id);
 
     const detail = await request(t.http)
       .get(`/v1/settlements/${batch.id}`)
-      .set('Authorization', as.institution(school.institution))
+      .set('Authorization', t.as.institution(school.institution))
       .expect(200);
     expect(detail.body).toMatchObject({ status: 'paid', amountFen: 12_000 });
     expect(detail.body.lessons.map((l: { sequence: number }) => l.sequence)).toEqual([1, 2, 3]);
@@ -132,7 +103,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
     await paidEventually(batch.id);
     expect(bank.calls - callsBefore).toBe(4);
     expect(await balances(school)).toEqual({ custody: 40_000 - 8_000, payable: 0 });
-    const [instruction] = await dataSource.query(
+    const [instruction] = await t.dataSource.query(
       'SELECT attempts, status FROM bank_instructions WHERE id = $1',
       [batch.instructionId],
     );
@@ -147,7 +118,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
     expect(await balances(school)).toEqual({ custody: 40_000, payable: 8_000 });
     const exceptions = await request(t.http)
       .get('/v1/exceptions?status=open&limit=200')
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .expect(200);
     expect(exceptions.body.items).toContainEqual(
       expect.objectContaining({ kind: 'instruction_failed', subjectId: batch.instructionId }),
@@ -156,7 +127,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
     bank.failTransfers = false;
     const retry = await request(t.http)
       .post(`/v1/bank/instructions/${batch.instructionId}/retry`)
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .send({
         toAccount: { bankCode: 'BOC', accountNo: '6228000011112222', accountName: 'Corrected' },
       })
@@ -168,7 +139,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
     // A second retry of the same failed instruction is refused.
     const twice = await request(t.http)
       .post(`/v1/bank/instructions/${batch.instructionId}/retry`)
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .send({})
       .expect(409);
     expect(twice.body.code).toBe('INSTRUCTION_ALREADY_RETRIED');
@@ -180,12 +151,12 @@ describe('settlements (HTTP, queue, outbox)', () => {
     await paidEventually(batch.id);
     await request(t.http)
       .post(`/v1/bank/instructions/${batch.instructionId}/retry`)
-      .set('Authorization', as.operator('another-district'))
+      .set('Authorization', t.as.operator('another-district'))
       .send({})
       .expect(404);
     const response = await request(t.http)
       .post(`/v1/bank/instructions/${batch.instructionId}/retry`)
-      .set('Authorization', as.operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .send({})
       .expect(409);
     expect(response.body.code).toBe('INSTRUCTION_NOT_FAILED');
@@ -196,7 +167,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
     bank.acceptOnly = true;
     const [batch] = (await run(school)).body.batches;
     await eventually(async () => {
-      const [row] = await dataSource.query('SELECT status FROM bank_instructions WHERE id = $1', [
+      const [row] = await t.dataSource.query('SELECT status FROM bank_instructions WHERE id = $1', [
         batch.instructionId,
       ]);
       return row.status === 'submitted' ? true : undefined;
@@ -218,7 +189,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
       expect(response.body.outcome).toBe('completed');
     }
     expect(await batchStatus(batch.id)).toBe('paid');
-    const [{ n }] = await dataSource.query(
+    const [{ n }] = await t.dataSource.query(
       `SELECT count(*)::int AS n FROM ledger_transactions WHERE reference = $1`,
       [`instruction:${batch.instructionId}:paid`],
     );
@@ -252,7 +223,7 @@ describe('settlements (HTTP, queue, outbox)', () => {
     const [batch] = (await run(school)).body.batches;
     spy.mockRestore();
     expect(await batchStatus(batch.id)).toBe('paying');
-    await dataSource.query(
+    await t.dataSource.query(
       `UPDATE bank_instructions SET updated_at = now() - interval '1 minute' WHERE id = $1`,
       [batch.instructionId],
     );
@@ -266,36 +237,36 @@ describe('settlements (HTTP, queue, outbox)', () => {
       const { school } = await schoolWithReleasedLessons(1);
       const [batch] = (await run(school)).body.batches;
       await paidEventually(batch.id);
-      const other = await createInstitution(dataSource);
+      const other = await createInstitution(t.dataSource);
       const own = await request(t.http)
         .get('/v1/settlements')
-        .set('Authorization', as.institution(school.institution))
+        .set('Authorization', t.as.institution(school.institution))
         .expect(200);
       expect(own.body.items.map((b: { id: string }) => b.id)).toEqual([batch.id]);
       await request(t.http)
         .get(`/v1/settlements/${batch.id}`)
-        .set('Authorization', as.institution(other.institution))
+        .set('Authorization', t.as.institution(other.institution))
         .expect(404);
       await request(t.http)
         .get(`/v1/settlements/${batch.id}`)
-        .set('Authorization', as.auditor(school.institution.districtId))
+        .set('Authorization', t.as.auditor(school.institution.districtId))
         .expect(200);
       const foreign = await request(t.http)
         .get('/v1/settlements')
-        .set('Authorization', as.auditor('another-district'))
+        .set('Authorization', t.as.auditor('another-district'))
         .expect(200);
       expect(foreign.body.items).toEqual([]);
       await request(t.http)
         .get('/v1/settlements')
-        .set('Authorization', as.parent('p-1'))
+        .set('Authorization', t.as.parent('p-1'))
         .expect(403);
       await request(t.http)
         .post('/v1/settlements/run')
-        .set('Authorization', as.auditor(school.institution.districtId))
+        .set('Authorization', t.as.auditor(school.institution.districtId))
         .expect(403);
       await request(t.http)
         .get('/v1/settlements/not-a-uuid')
-        .set('Authorization', as.auditor(school.institution.districtId))
+        .set('Authorization', t.as.auditor(school.institution.districtId))
         .expect(400);
     });
   });

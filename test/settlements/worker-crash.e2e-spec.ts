@@ -17,14 +17,7 @@ import {
   startTestSandbox,
 } from '../sandbox-bank/sandbox-harness';
 import { TestApp, createTestApp } from '../support/app';
-import {
-  createCourse,
-  createInstitution,
-  createOrder,
-  createReleasedLesson,
-  payOrder,
-  tokens,
-} from '../support/factories';
+import { createPaidOrder, tokens } from '../support/factories';
 import { expectInstitutionInvariant } from '../support/invariant';
 import { eventually } from '../support/waiting';
 
@@ -86,15 +79,7 @@ describe('a worker killed between the bank call and the database update', () => 
 
   it('pays exactly once after the restart', async () => {
     const dataSource = t.app.get(DataSource);
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await payOrder(
-      dataSource,
-      school,
-      await createOrder(dataSource, { institution: school.institution, course }),
-    );
-    await createReleasedLesson(dataSource, school, order, 1);
-    await createReleasedLesson(dataSource, school, order, 2);
+    const { school, order } = await createPaidOrder(dataSource, { released: 2 });
     // The bank holds the parent's payment in the custody account too.
     await request(sandbox.bank.url)
       .post('/sandbox/payments')

@@ -214,3 +214,24 @@ export async function createReleasedLesson(
     return id;
   });
 }
+
+/**
+ * A paid (active) order with the defaults above (10 lessons × 4,000 fen) and its first `released`
+ * lessons confirmed; from `school`'s institution, or a new one.
+ */
+export async function createPaidOrder(
+  dataSource: DataSource,
+  { school, released = 0 }: { school?: InstitutionFixture; released?: number } = {},
+): Promise<{ school: InstitutionFixture; order: Order }> {
+  const fixture = school ?? (await createInstitution(dataSource));
+  const course = await createCourse(dataSource, fixture.institution.id);
+  const order = await payOrder(
+    dataSource,
+    fixture,
+    await createOrder(dataSource, { institution: fixture.institution, course }),
+  );
+  for (let sequence = 1; sequence <= released; sequence++) {
+    await createReleasedLesson(dataSource, fixture, order, sequence);
+  }
+  return { school: fixture, order };
+}
