@@ -258,6 +258,19 @@ export class BankInstructionsService {
   }
 
   /**
+   * The bank reversed a transfer that had succeeded (found by reconciliation): the instruction is
+   * failed with the reason, in the caller's transaction, so that an operator may retry it. The
+   * caller holds the instruction's lock and reverses its completion in the ledger.
+   */
+  async reopen(manager: EntityManager, instructionId: string, reason: string): Promise<void> {
+    await manager.query(
+      `UPDATE bank_instructions SET status = 'failed', failure_reason = $2, updated_at = now()
+       WHERE id = $1`,
+      [instructionId, reason],
+    );
+  }
+
+  /**
    * The bank's transfer_succeeded / transfer_failed notification. It completes the instruction
    * only when it agrees with what we instructed (account and amount); otherwise an operator looks.
    */

@@ -26,6 +26,6 @@ import { ReceiveBankNotification } from './receive-bank-notification.usecase';
       useFactory: (config: AppConfig) => new HttpBankGateway(config.bank),
     },
   ],
-  exports: [BankInstructionsService],
+  exports: [BankInstructionsService, BANK_GATEWAY],
 })
 export class BankModule {}

@@ -30,7 +30,7 @@ import { prepareDatabase } from '../database/migrate';
 import { LedgerService } from '../ledger/ledger.service';
 import { ImportStatement } from '../reconciliation/import-statement.usecase';
 import { MatchSummary } from '../reconciliation/match-account.usecase';
-import { RECONCILIATION_QUEUE } from '../reconciliation/reconciliation.constants';
+import { QueueName } from '../queues/queues';
 import { ReconciliationModule } from '../reconciliation/reconciliation.module';
 import { ReconciliationReports } from '../reconciliation/reconciliation-reports.service';
 
@@ -342,7 +342,7 @@ async function importAndMatch(
       [receipt.statementId],
     );
     const job = await app
-      .get<Queue>(getQueueToken(RECONCILIATION_QUEUE))
+      .get<Queue>(getQueueToken(QueueName.Reconciliation))
       .getJob(`match:${receipt.statementId}`);
     return {
       lines: receipt.lineCount,

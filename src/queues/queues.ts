@@ -15,6 +15,8 @@ export enum QueueName {
   BankInstructions = 'bank-instructions',
   /** Daily settlement batches and refund deadlines. */
   Payouts = 'payouts',
+  /** Matching bank statements, their daily fetch, and the sweeper of lost matching jobs. */
+  Reconciliation = 'reconciliation',
 }
 
 export enum JobName {
@@ -25,6 +27,12 @@ export enum JobName {
   SweepInstructions = 'sweep-instructions',
   RunSettlements = 'run-settlements',
   ApproveSilentRefunds = 'approve-silent-refunds',
+  /** Match every open line of one custody account, then re-evaluate its days. */
+  MatchAccount = 'match-account',
+  /** Fetch yesterday's statement of every custody account from the bank (daily). */
+  FetchStatements = 'fetch-statements',
+  /** Hand the queue statements whose matching job was lost (every few minutes). */
+  SweepStatements = 'sweep-statements',
 }
 
 /** Retries with exponential backoff: 2 s, 4 s, 8 s … about 8.5 minutes in all (QUEUE_BACKOFF_MS sets the first delay). */

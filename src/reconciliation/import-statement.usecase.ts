@@ -20,6 +20,7 @@ import { AuthErrorCode, authError } from '../auth/auth.errors';
 import type { Principal } from '../auth/principal';
 import { CommonErrorCode, commonError } from '../common/errors/domain.exception';
 import { toFen } from '../common/money/fen';
+import { JobName, QueueName } from '../queues/queues';
 import { CheckedStatement, StatementChecker } from './check-statement';
 import { CustodyAccount, findCustodyAccount, lockAccount } from './custody-account';
 import { BankCsvParser } from './parsers/bank-csv.parser';
@@ -31,11 +32,7 @@ import {
   StatementParser,
   StatementProblem,
 } from './parsers/statement';
-import {
-  MatchAccountJob,
-  RECONCILIATION_QUEUE,
-  ReconciliationJob,
-} from './reconciliation.constants';
+import { MatchAccountJob } from './reconciliation.constants';
 import { ReconciliationErrorCode, statementRejected } from './reconciliation.errors';
 
 export type StatementSource = 'bank' | 'operator' | 'job';
@@ -78,7 +75,7 @@ export class ImportStatement {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(RECONCILIATION_QUEUE) private readonly queue: Queue<MatchAccountJob>,
+    @InjectQueue(QueueName.Reconciliation) private readonly queue: Queue<MatchAccountJob>,
   ) {}
 
   async execute(command: ImportStatementCommand): Promise<ImportReceipt> {
@@ -364,7 +361,7 @@ export class ImportStatement {
     try {
       await Promise.race([
         this.queue.add(
-          ReconciliationJob.MatchAccount,
+          JobName.MatchAccount,
           { accountNo: receipt.accountNo, statementId: receipt.statementId },
           { jobId: `match:${receipt.statementId}` },
         ),

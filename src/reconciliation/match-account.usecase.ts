@@ -21,6 +21,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { BankInstructionsService } from '../bank/bank-instructions.service';
 import { OperatorExceptionsService } from '../exceptions/operator-exceptions.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { CustodyAccount, findCustodyAccount, lockAccount } from './custody-account';
@@ -78,6 +79,7 @@ export class MatchAccount {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
     private readonly exceptions: OperatorExceptionsService,
+    private readonly instructions: BankInstructionsService,
     @Inject(RECONCILIATION_OPTIONS) private readonly options: ReconciliationOptions,
   ) {}
 
@@ -443,11 +445,7 @@ export class MatchAccount {
         reason,
       },
     });
-    await manager.query(
-      `UPDATE bank_instructions SET status = 'failed', failure_reason = $2, updated_at = now()
-       WHERE id = $1`,
-      [instruction.id, reason],
-    );
+    await this.instructions.reopen(manager, instruction.id, reason);
     const table = instruction.purpose === 'settlement' ? 'settlement_batches' : 'refunds';
     await manager.query(`UPDATE ${table} SET status = 'failed', paid_at = NULL WHERE id = $1`, [
       instruction.subject_id,

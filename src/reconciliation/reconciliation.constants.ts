@@ -1,19 +1,8 @@
 /**
- * The reconciliation queue, its jobs and the module's settings. RECONCILIATION_QUEUE moves into
- * src/queues/queues.ts (QueueName) when the module is registered in the application.
+ * The data of the reconciliation jobs and the module's settings. The queue and job names are in
+ * src/queues/queues.ts (QueueName.Reconciliation, JobName).
  */
 import type { StatementFormat } from '../bank/bank-gateway';
-
-export const RECONCILIATION_QUEUE = 'reconciliation';
-
-export enum ReconciliationJob {
-  /** Match every open line of one custody account, then re-evaluate its days. */
-  MatchAccount = 'match-account',
-  /** Fetch yesterday's statement of every custody account from the bank (daily). */
-  FetchStatements = 'fetch-statements',
-  /** Hand the queue statements whose matching job was lost (every few minutes). */
-  SweepStatements = 'sweep-statements',
-}
 
 export interface MatchAccountJob {
   accountNo: string;

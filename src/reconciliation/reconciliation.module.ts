@@ -1,8 +1,5 @@
-import { BullModule } from '@nestjs/bull';
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { BANK_GATEWAY } from '../bank/bank-gateway';
-import { HttpBankGateway } from '../bank/http-bank.gateway';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { BankModule } from '../bank/bank.module';
 import { ExceptionsModule } from '../exceptions/exceptions.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { BookToSuspense } from './book-to-suspense.usecase';
@@ -10,11 +7,7 @@ import { FetchStatements } from './fetch-statements.usecase';
 import { ImportStatement } from './import-statement.usecase';
 import { MatchAccount } from './match-account.usecase';
 import { ReconciliationReports } from './reconciliation-reports.service';
-import {
-  DEFAULT_RECONCILIATION_OPTIONS,
-  RECONCILIATION_OPTIONS,
-  RECONCILIATION_QUEUE,
-} from './reconciliation.constants';
+import { DEFAULT_RECONCILIATION_OPTIONS, RECONCILIATION_OPTIONS } from './reconciliation.constants';
 import { ReconciliationController } from './reconciliation.controller';
 import { ReconciliationProcessor } from './reconciliation.processor';
 import { RematchStatement } from './rematch-statement.usecase';
@@ -22,20 +15,10 @@ import { StatementBodyMiddleware, StatementUploadGuard } from './statement-uploa
 
 /** Bank reconciliation: statement import, matching, daily close and reports (DESIGN.md §5.6). */
 @Module({
-  imports: [
-    BullModule.registerQueue({ name: RECONCILIATION_QUEUE }),
-    LedgerModule,
-    ExceptionsModule,
-  ],
+  imports: [BankModule, LedgerModule, ExceptionsModule],
   controllers: [ReconciliationController],
   providers: [
     { provide: RECONCILIATION_OPTIONS, useValue: DEFAULT_RECONCILIATION_OPTIONS },
-    // The same gateway BankModule builds; drop this once BankModule exports BANK_GATEWAY.
-    {
-      provide: BANK_GATEWAY,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new HttpBankGateway(config.bank),
-    },
     StatementBodyMiddleware,
     StatementUploadGuard,
     ImportStatement,

@@ -4,14 +4,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { JobName, QueueName } from '../queues/queues';
 import { FetchReport, FetchStatements } from './fetch-statements.usecase';
 import { MatchAccount, MatchSummary } from './match-account.usecase';
 import {
   FetchStatementsJob,
   MatchAccountJob,
   RECONCILIATION_OPTIONS,
-  RECONCILIATION_QUEUE,
-  ReconciliationJob,
   ReconciliationOptions,
 } from './reconciliation.constants';
 
@@ -20,12 +19,12 @@ import {
  * sweeper that hands the queue statements whose matching job Redis lost.
  */
 @Injectable()
-@Processor(RECONCILIATION_QUEUE)
+@Processor(QueueName.Reconciliation)
 export class ReconciliationProcessor implements OnApplicationBootstrap {
   constructor(
     private readonly matchAccount: MatchAccount,
     private readonly fetchStatements: FetchStatements,
-    @InjectQueue(RECONCILIATION_QUEUE) private readonly queue: Queue,
+    @InjectQueue(QueueName.Reconciliation) private readonly queue: Queue,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RECONCILIATION_OPTIONS) private readonly options: ReconciliationOptions,
@@ -34,36 +33,36 @@ export class ReconciliationProcessor implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.nodeEnv === 'test') return; // tests drive fetching and sweeping themselves
     await this.queue.add(
-      ReconciliationJob.FetchStatements,
+      JobName.FetchStatements,
       {},
       {
-        jobId: ReconciliationJob.FetchStatements,
+        jobId: JobName.FetchStatements,
         repeat: { cron: this.options.fetchCron, tz: 'Asia/Shanghai' },
       },
     );
     await this.queue.add(
-      ReconciliationJob.SweepStatements,
+      JobName.SweepStatements,
       {},
       {
-        jobId: ReconciliationJob.SweepStatements,
+        jobId: JobName.SweepStatements,
         repeat: { every: this.options.sweepEveryMs },
         attempts: 1,
       },
     );
   }
 
-  @Process(ReconciliationJob.MatchAccount)
+  @Process(JobName.MatchAccount)
   async match(job: Job<MatchAccountJob>): Promise<MatchSummary | undefined> {
     return this.matchAccount.execute(job.data.accountNo);
   }
 
-  @Process(ReconciliationJob.FetchStatements)
+  @Process(JobName.FetchStatements)
   fetch(job: Job<FetchStatementsJob>): Promise<FetchReport> {
     return this.fetchStatements.execute({ day: job.data.day });
   }
 
   /** Statements imported over a minute ago and never matched go back to the queue. */
-  @Process(ReconciliationJob.SweepStatements)
+  @Process(JobName.SweepStatements)
   async sweep(): Promise<number> {
     const rows: { id: string; account_no: string }[] = await this.dataSource.query(
       `SELECT id, account_no FROM reconciliation_statements
@@ -78,7 +77,7 @@ export class ReconciliationProcessor implements OnApplicationBootstrap {
       if (state === 'waiting' || state === 'active' || state === 'delayed') continue;
       await existing?.remove();
       await this.queue.add(
-        ReconciliationJob.MatchAccount,
+        JobName.MatchAccount,
         { accountNo: row.account_no, statementId: row.id },
         { jobId },
       );

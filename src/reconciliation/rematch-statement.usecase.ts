@@ -3,18 +3,15 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type { Principal } from '../auth/principal';
+import { JobName, QueueName } from '../queues/queues';
 import { ReconciliationReports } from './reconciliation-reports.service';
-import {
-  MatchAccountJob,
-  RECONCILIATION_QUEUE,
-  ReconciliationJob,
-} from './reconciliation.constants';
+import { MatchAccountJob } from './reconciliation.constants';
 
 @Injectable()
 export class RematchStatement {
   constructor(
     private readonly reports: ReconciliationReports,
-    @InjectQueue(RECONCILIATION_QUEUE) private readonly queue: Queue<MatchAccountJob>,
+    @InjectQueue(QueueName.Reconciliation) private readonly queue: Queue<MatchAccountJob>,
   ) {}
 
   async execute(
@@ -23,7 +20,7 @@ export class RematchStatement {
   ): Promise<{ statementId: string; status: 'queued' }> {
     const statement = await this.reports.findStatement(principal, statementId);
     await this.queue.add(
-      ReconciliationJob.MatchAccount,
+      JobName.MatchAccount,
       { accountNo: statement.account_no, statementId },
       // A new run each time it is asked for; runs of one account never overlap (account lock).
       { jobId: `rematch:${statementId}:${Date.now()}` },
