@@ -8,8 +8,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuthErrorCode, authError } from '../auth/auth.errors';
 import type { Principal } from '../auth/principal';
 import { toFen } from '../common/money/fen';
-import { InstitutionQueries } from '../institutions/institution.queries';
-import { binder, institutionScopeSql } from '../institutions/institution-scope';
+import { binder } from '../database/binder';
+import { InstitutionQueries, institutionScope } from '../institutions/institution.queries';
 import {
   DEFAULT_PAGE_SIZE,
   Page,
@@ -76,7 +76,7 @@ export class CourseQueries {
     const params: unknown[] = [];
     const bind = binder(params);
     const rows: CourseRow[] = await manager.query(
-      `${SELECT_COURSES} WHERE c.id = ${bind(id)} AND ${institutionScopeSql(principal, bind)}`,
+      `${SELECT_COURSES} WHERE c.id = ${bind(id)} AND ${institutionScope(principal, bind)}`,
       params,
     );
     if (rows.length === 0) {
@@ -105,7 +105,7 @@ export class CourseQueries {
     const bind = binder(params);
     const conditions = [
       `c.institution_id = ${bind(institutionId)}`,
-      institutionScopeSql(principal, bind),
+      institutionScope(principal, bind),
     ];
     if (after) {
       conditions.push(

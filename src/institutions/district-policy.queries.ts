@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
+import { assertDistrictScope } from '../auth/scope';
 import { toFen } from '../common/money/fen';
 import {
   DistrictPolicyChangeDto,
@@ -14,7 +15,6 @@ import {
   DistrictPolicyView,
   policyValuesOf,
 } from './district-policy.service';
-import { assertDistrictScope } from './institution-scope';
 import { DEFAULT_PAGE_SIZE, PageQueryDto, toPage } from '../common/pagination/cursor';
 import { decodeCursor } from '../common/pagination/cursor';
 

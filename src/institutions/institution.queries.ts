@@ -6,9 +6,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
+import { EVERY_ROW, principalScope } from '../auth/scope';
+import { Bind, binder } from '../database/binder';
 import { BankAccountDto, InstitutionDto } from './dto/institution.dto';
 import { InstitutionStatus } from './entities/institution.entity';
-import { Bind, binder, institutionScopeSql } from './institution-scope';
 import { InstitutionErrorCode, institutionError } from './institutions.errors';
 import {
   DEFAULT_PAGE_SIZE,
@@ -47,6 +48,18 @@ const SELECT_INSTITUTIONS = `
   FROM institutions i
   LEFT JOIN institution_bank_accounts c ON c.institution_id = i.id AND c.kind = 'custody'
   LEFT JOIN institution_bank_accounts s ON s.institution_id = i.id AND s.kind = 'settlement'`;
+
+/**
+ * Limits institutions (alias `i`) to what the principal may see: a parent any institution (to
+ * check its custody account before buying), institution staff their own, auditors and operators
+ * their district's.
+ */
+export const institutionScope = (principal: Principal, bind: Bind) =>
+  principalScope(
+    principal,
+    { parent: EVERY_ROW, institution: 'i.id', district: 'i.district_id' },
+    bind,
+  );
 
 function account(
   bankCode: string | null,
@@ -100,7 +113,7 @@ export class InstitutionQueries {
     const params: unknown[] = [];
     const bind = binder(params);
     const rows: InstitutionRow[] = await manager.query(
-      `${SELECT_INSTITUTIONS} WHERE i.id = ${bind(id)} AND ${institutionScopeSql(principal, bind)}`,
+      `${SELECT_INSTITUTIONS} WHERE i.id = ${bind(id)} AND ${institutionScope(principal, bind)}`,
       params,
     );
     if (rows.length === 0) throw notFound(id);
@@ -112,8 +125,8 @@ export class InstitutionQueries {
     const after = decodeCursor(query.cursor);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const params: unknown[] = [];
-    const bind: Bind = binder(params);
-    const conditions = [institutionScopeSql(principal, bind)];
+    const bind = binder(params);
+    const conditions = [institutionScope(principal, bind)];
     if (after) {
       conditions.push(
         `(i.created_at, i.id) > (${bind(after.createdAt)}::timestamptz, ${bind(after.id)}::uuid)`,
@@ -141,7 +154,7 @@ export class InstitutionQueries {
     const bind = binder(params);
     const rows: { status: InstitutionStatus; district_id: string }[] = await manager.query(
       `SELECT i.status, i.district_id FROM institutions i
-       WHERE i.id = ${bind(id)} AND ${institutionScopeSql(principal, bind)}
+       WHERE i.id = ${bind(id)} AND ${institutionScope(principal, bind)}
        FOR ${mode === 'update' ? 'UPDATE' : 'SHARE'}`,
       params,
     );
@@ -155,7 +168,7 @@ export class InstitutionQueries {
     const bind = binder(params);
     const rows: unknown[] = await this.dataSource.query(
       `SELECT 1 FROM institutions i
-       WHERE i.id = ${bind(id)} AND ${institutionScopeSql(principal, bind)}`,
+       WHERE i.id = ${bind(id)} AND ${institutionScope(principal, bind)}`,
       params,
     );
     if (rows.length === 0) throw notFound(id);

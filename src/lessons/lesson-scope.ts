@@ -2,48 +2,13 @@
  * What a principal may see of lessons, written into the queries themselves: a lesson is visible
  * through its order (parent: own orders; institution: own; auditor and operator: their district).
  */
-import { EntityManager, SelectQueryBuilder } from 'typeorm';
-import { AuthErrorCode, authError } from '../auth/auth.errors';
+import { EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
-import { principalScope } from '../auth/scope';
+import { Bind, binder } from '../database/binder';
 import { queryPrepared } from '../database/query-prepared';
-import { Order } from '../orders/entities/order.entity';
+import { orderScope } from '../orders/orders.service';
 import { Lesson } from './lesson.entity';
 import { LessonErrorCode, lessonError } from './lessons.errors';
-
-function claim(value: string | undefined, name: string): string {
-  if (value === undefined) throw authError(AuthErrorCode.UNAUTHENTICATED, `token has no ${name}`);
-  return value;
-}
-
-/** Restricts a query to the orders (alias `orderAlias`) the principal may see. */
-export function whereOrderVisibleTo<T extends object>(
-  query: SelectQueryBuilder<T>,
-  orderAlias: string,
-  principal: Principal,
-): SelectQueryBuilder<T> {
-  switch (principal.role) {
-    case 'parent':
-      return query.andWhere(`${orderAlias}.parentId = :scopeParentId`, {
-        scopeParentId: principal.sub,
-      });
-    case 'institution':
-      return query.andWhere(`${orderAlias}.institutionId = :scopeInstitutionId`, {
-        scopeInstitutionId: claim(principal.institutionId, 'institutionId'),
-      });
-    case 'auditor':
-    case 'operator':
-      return query.andWhere(`${orderAlias}.districtId = :scopeDistrictId`, {
-        scopeDistrictId: claim(principal.districtId, 'districtId'),
-      });
-  }
-}
-
-/** The lessons the principal may see, joined to their orders as `o`. */
-export function visibleLessons(manager: EntityManager, principal: Principal) {
-  const query = manager.createQueryBuilder(Lesson, 'l').innerJoin(Order, 'o', 'o.id = l.orderId');
-  return whereOrderVisibleTo(query, 'o', principal);
-}
 
 const lessonColumns = (manager: EntityManager) =>
   manager.connection
@@ -54,13 +19,18 @@ const lessonColumns = (manager: EntityManager) =>
 /** The lock statement of each role (and of no principal), built once from the entity metadata. */
 const lockStatements = new Map<string, string>();
 
-function lockStatement(manager: EntityManager, name: string, scope: string | undefined): string {
+function lockStatement(
+  manager: EntityManager,
+  name: string,
+  scope: string | undefined,
+  lessonId: string,
+): string {
   let text = lockStatements.get(name);
   if (text === undefined) {
     text = scope
       ? `SELECT ${lessonColumns(manager)} FROM lessons l JOIN orders o ON o.id = l.order_id
-         WHERE ${scope} AND l.id = $2 FOR UPDATE OF l`
-      : `SELECT ${lessonColumns(manager)} FROM lessons l WHERE l.id = $1 FOR UPDATE OF l`;
+         WHERE ${scope} AND l.id = ${lessonId} FOR UPDATE OF l`
+      : `SELECT ${lessonColumns(manager)} FROM lessons l WHERE l.id = ${lessonId} FOR UPDATE OF l`;
     lockStatements.set(name, text);
   }
   return text;
@@ -77,6 +47,27 @@ function lessonFromRow(manager: EntityManager, row: Record<string, unknown>): Le
 }
 
 /**
+ * The lessons (`l`) the principal may see through their orders (`o`) that meet `filter`, which
+ * binds its values with the same `bind` and may go on with ORDER BY and LIMIT; `select` adds
+ * columns (`, expr AS name`) to each row, next to its Lesson.
+ */
+export async function readVisibleLessons<R extends object = object>(
+  manager: EntityManager,
+  principal: Principal,
+  filter: (bind: Bind) => string,
+  select = '',
+): Promise<(R & { lesson: Lesson })[]> {
+  const params: unknown[] = [];
+  const bind = binder(params);
+  const rows: (R & Record<string, unknown>)[] = await manager.query(
+    `SELECT ${lessonColumns(manager)}${select} FROM lessons l JOIN orders o ON o.id = l.order_id
+     WHERE ${orderScope(principal, bind)} AND ${filter(bind)}`,
+    params,
+  );
+  return rows.map((row) => ({ ...row, lesson: lessonFromRow(manager, row) }));
+}
+
+/**
  * Locks a lesson row for an update (FOR UPDATE). With a principal the lesson must be theirs:
  * another's lesson is not found, never forbidden, so that its existence does not leak. A prepared
  * statement in raw SQL: it is on the path of every confirmation.
@@ -86,19 +77,15 @@ export async function lockLesson(
   lessonId: string,
   principal?: Principal,
 ): Promise<Lesson> {
-  const scope = principal
-    ? principalScope(principal, {
-        parent: 'o.parent_id',
-        institution: 'o.institution_id',
-        district: 'o.district_id',
-      })
-    : undefined;
+  const params: unknown[] = [];
+  const bind = binder(params);
+  const scope = principal ? orderScope(principal, bind) : undefined;
   const name = `lessons.lock.${principal?.role ?? 'any'}`;
   const rows = await queryPrepared<Record<string, unknown>[]>(
     manager,
     name,
-    lockStatement(manager, name, scope?.where),
-    scope ? [scope.key, lessonId] : [lessonId],
+    lockStatement(manager, name, scope, bind(lessonId)),
+    params,
   );
   if (!rows.length) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
   return lessonFromRow(manager, rows[0]);

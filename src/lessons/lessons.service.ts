@@ -10,9 +10,10 @@ import {
   decodeCursor,
   toPage,
 } from '../common/pagination/cursor';
-import { Order } from '../orders/entities/order.entity';
+import { binder } from '../database/binder';
 import { OrderErrorCode, orderError } from '../orders/orders.errors';
-import { visibleLessons, whereOrderVisibleTo } from './lesson-scope';
+import { orderScope } from '../orders/orders.service';
+import { readVisibleLessons } from './lesson-scope';
 import { DisputePageDto, LessonDto, LessonListDto, toLessonDto } from './lesson-view.dto';
 import { LessonErrorCode, lessonError } from './lessons.errors';
 
@@ -22,48 +23,51 @@ export class LessonsService {
 
   async listLessons(principal: Principal, orderId: string): Promise<LessonListDto> {
     const { manager } = this.dataSource;
-    const order = await whereOrderVisibleTo(
-      manager.createQueryBuilder(Order, 'o').select('o.id').where('o.id = :orderId', { orderId }),
-      'o',
+    const params: unknown[] = [];
+    const bind = binder(params);
+    const orders: unknown[] = await manager.query(
+      `SELECT 1 FROM orders o WHERE o.id = ${bind(orderId)} AND ${orderScope(principal, bind)}`,
+      params,
+    );
+    if (!orders.length) throw orderError(OrderErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
+    const rows = await readVisibleLessons(
+      manager,
       principal,
-    ).getOne();
-    if (!order) throw orderError(OrderErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
-    const lessons = await visibleLessons(manager, principal)
-      .andWhere('l.orderId = :orderId', { orderId })
-      .orderBy('l.sequence', 'ASC')
-      .getMany();
-    return { items: lessons.map(toLessonDto) };
+      (bind) => `l.order_id = ${bind(orderId)} ORDER BY l.sequence`,
+    );
+    return { items: rows.map((row) => toLessonDto(row.lesson)) };
   }
 
   async getLesson(principal: Principal, lessonId: string): Promise<LessonDto> {
-    const lesson = await visibleLessons(this.dataSource.manager, principal)
-      .andWhere('l.id = :lessonId', { lessonId })
-      .getOne();
-    if (!lesson) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
-    return toLessonDto(lesson);
+    const [row] = await readVisibleLessons(
+      this.dataSource.manager,
+      principal,
+      (bind) => `l.id = ${bind(lessonId)}`,
+    );
+    if (!row) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
+    return toLessonDto(row.lesson);
   }
 
   /** Open disputes the principal may see (their district), oldest first, a page at a time. */
   async listDisputes(principal: Principal, query: PageQueryDto): Promise<DisputePageDto> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor(query.cursor);
-    const select = visibleLessons(this.dataSource.manager, principal)
-      .andWhere("l.status = 'disputed'")
-      .addSelect(cursorTimeSql('l.disputed_at'), 'cursor_time');
-    if (after) {
-      // A Date, not the cursor's text: PostgreSQL never sees a malformed time. disputed_at is
-      // written from a JavaScript Date, so milliseconds are its full precision.
-      select.andWhere('(l.disputedAt, l.id) > (:afterAt, :afterId)', {
-        afterAt: new Date(after.createdAt),
-        afterId: after.id,
-      });
-    }
-    const { entities, raw } = await select
-      .orderBy('l.disputedAt', 'ASC')
-      .addOrderBy('l.id', 'ASC')
-      .limit(limit + 1)
-      .getRawAndEntities<{ cursor_time: string }>();
-    const rows = entities.map((lesson, i) => ({ lesson, id: lesson.id, ...raw[i] }));
+    const rows = await readVisibleLessons<{ id: string; cursor_time: string }>(
+      this.dataSource.manager,
+      principal,
+      (bind) => {
+        const conditions = ["l.status = 'disputed'"];
+        if (after) {
+          // A Date, not the cursor's text: PostgreSQL never sees a malformed time. disputed_at is
+          // written from a JavaScript Date, so milliseconds are its full precision.
+          conditions.push(
+            `(l.disputed_at, l.id) > (${bind(new Date(after.createdAt))}::timestamptz, ${bind(after.id)}::uuid)`,
+          );
+        }
+        return `${conditions.join(' AND ')} ORDER BY l.disputed_at, l.id LIMIT ${bind(limit + 1)}`;
+      },
+      `, ${cursorTimeSql('l.disputed_at')} AS cursor_time`,
+    );
     return toPage(rows, limit, (row) => toLessonDto(row.lesson));
   }
 }

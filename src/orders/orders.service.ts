@@ -7,6 +7,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Principal } from '../auth/principal';
 import { principalScope } from '../auth/scope';
+import { Bind, binder } from '../database/binder';
 import { toFen } from '../common/money/fen';
 import {
   DEFAULT_PAGE_SIZE,
@@ -82,12 +83,13 @@ interface OrderRow {
   cursor_time: string;
 }
 
-const scopeOf = (principal: Principal) =>
-  principalScope(principal, {
-    parent: 'o.parent_id',
-    institution: 'o.institution_id',
-    district: 'o.district_id',
-  });
+/** Limits orders (alias `o`) to the principal's; lessons are seen through their orders too. */
+export const orderScope = (principal: Principal, bind: Bind) =>
+  principalScope(
+    principal,
+    { parent: 'o.parent_id', institution: 'o.institution_id', district: 'o.district_id' },
+    bind,
+  );
 
 /** The order figures of API.md, from the order row, its lessons and its escrow account. */
 const ORDER_VIEW_SQL = `
@@ -160,26 +162,31 @@ export class OrdersService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async getOrder(principal: Principal, id: string): Promise<OrderView> {
-    const scope = scopeOf(principal);
+    const params: unknown[] = [];
+    const bind = binder(params);
     const [row]: OrderRow[] = await this.dataSource.query(
-      `${ORDER_VIEW_SQL} WHERE ${scope.where} AND o.id = $2`,
-      [scope.key, id],
+      `${ORDER_VIEW_SQL} WHERE ${orderScope(principal, bind)} AND o.id = ${bind(id)}`,
+      params,
     );
     if (!row) throw orderError(OrderErrorCode.ORDER_NOT_FOUND, 'No order with this id.');
     return toView(row);
   }
 
   async listOrders(principal: Principal, query: PageQueryDto): Promise<Page<OrderView>> {
-    const scope = scopeOf(principal);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor(query.cursor);
+    const params: unknown[] = [];
+    const bind = binder(params);
+    const scope = orderScope(principal, bind);
+    const afterAt = bind(after?.createdAt ?? null);
+    const afterId = bind(after?.id ?? null);
     const rows: OrderRow[] = await this.dataSource.query(
       `${ORDER_VIEW_SQL}
-       WHERE ${scope.where}
-         AND ($2::timestamptz IS NULL OR (o.created_at, o.id) > ($2::timestamptz, $3::uuid))
+       WHERE ${scope}
+         AND (${afterAt}::timestamptz IS NULL OR (o.created_at, o.id) > (${afterAt}::timestamptz, ${afterId}::uuid))
        ORDER BY o.created_at, o.id
-       LIMIT $4`,
-      [scope.key, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+       LIMIT ${bind(limit + 1)}`,
+      params,
     );
     return toPage(rows, limit, toView);
   }

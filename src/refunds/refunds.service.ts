@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '../auth/principal';
 import { principalScope } from '../auth/scope';
+import { Bind, binder } from '../database/binder';
 import { toFen } from '../common/money/fen';
 import { RefundReason, RefundStatus } from './refund.entity';
 import { RefundErrorCode, refundError } from './refunds.errors';
@@ -47,12 +48,13 @@ interface Row {
   paid_at: Date | null;
 }
 
-export const refundScope = (principal: Principal) =>
-  principalScope(principal, {
-    parent: 'r.parent_id',
-    institution: 'r.institution_id',
-    district: 'r.district_id',
-  });
+/** Limits refunds (alias `r`) to the principal's. */
+export const refundScope = (principal: Principal, bind: Bind) =>
+  principalScope(
+    principal,
+    { parent: 'r.parent_id', institution: 'r.institution_id', district: 'r.district_id' },
+    bind,
+  );
 
 const VIEW_SQL = `
   SELECT r.*, r.respond_by::text, r.due_on::text, b.status AS instruction_status
@@ -86,20 +88,23 @@ export class RefundsService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async get(principal: Principal, id: string): Promise<RefundView> {
-    const scope = refundScope(principal);
+    const params: unknown[] = [];
+    const bind = binder(params);
     const [row]: Row[] = await this.dataSource.query(
-      `${VIEW_SQL} WHERE ${scope.where} AND r.id = $2`,
-      [scope.key, id],
+      `${VIEW_SQL} WHERE ${refundScope(principal, bind)} AND r.id = ${bind(id)}`,
+      params,
     );
     if (!row) throw refundError(RefundErrorCode.REFUND_NOT_FOUND, 'No refund with this id.');
     return toView(row);
   }
 
   async listForOrder(principal: Principal, orderId: string): Promise<{ items: RefundView[] }> {
-    const scope = refundScope(principal);
+    const params: unknown[] = [];
+    const bind = binder(params);
     const rows: Row[] = await this.dataSource.query(
-      `${VIEW_SQL} WHERE ${scope.where} AND r.order_id = $2 ORDER BY r.requested_at, r.id`,
-      [scope.key, orderId],
+      `${VIEW_SQL} WHERE ${refundScope(principal, bind)} AND r.order_id = ${bind(orderId)}
+       ORDER BY r.requested_at, r.id`,
+      params,
     );
     return { items: rows.map(toView) };
   }

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '../auth/principal';
 import { principalScope } from '../auth/scope';
+import { Bind, binder } from '../database/binder';
 import { toFen } from '../common/money/fen';
 import {
   DEFAULT_PAGE_SIZE,
@@ -49,8 +50,9 @@ interface Row {
   cursor_time: string;
 }
 
-const scopeOf = (principal: Principal) =>
-  principalScope(principal, { institution: 's.institution_id', district: 's.district_id' });
+/** Limits batches (alias `s`) to the principal's; they are never a parent's. */
+const scopeOf = (principal: Principal, bind: Bind) =>
+  principalScope(principal, { institution: 's.institution_id', district: 's.district_id' }, bind);
 
 const toView = (row: Row): SettlementView => ({
   id: row.id,
@@ -68,24 +70,30 @@ export class SettlementsService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async list(principal: Principal, query: PageQueryDto): Promise<Page<SettlementView>> {
-    const scope = scopeOf(principal);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor(query.cursor);
+    const params: unknown[] = [];
+    const bind = binder(params);
+    const scope = scopeOf(principal, bind);
+    const afterAt = bind(after?.createdAt ?? null);
+    const afterId = bind(after?.id ?? null);
     const rows: Row[] = await this.dataSource.query(
       `SELECT s.*, ${cursorTimeSql('s.created_at')} AS cursor_time FROM settlement_batches s
-       WHERE ${scope.where}
-         AND ($2::timestamptz IS NULL OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
-       ORDER BY s.created_at, s.id LIMIT $4`,
-      [scope.key, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+       WHERE ${scope}
+         AND (${afterAt}::timestamptz IS NULL OR (s.created_at, s.id) > (${afterAt}::timestamptz, ${afterId}::uuid))
+       ORDER BY s.created_at, s.id LIMIT ${bind(limit + 1)}`,
+      params,
     );
     return toPage(rows, limit, toView);
   }
 
   async get(principal: Principal, id: string): Promise<SettlementDetailView> {
-    const scope = scopeOf(principal);
+    const params: unknown[] = [];
+    const bind = binder(params);
     const [row]: Row[] = await this.dataSource.query(
-      `SELECT s.*, '' AS cursor_time FROM settlement_batches s WHERE ${scope.where} AND s.id = $2`,
-      [scope.key, id],
+      `SELECT s.*, '' AS cursor_time FROM settlement_batches s
+       WHERE ${scopeOf(principal, bind)} AND s.id = ${bind(id)}`,
+      params,
     );
     if (!row) throw settlementError(SettlementErrorCode.SETTLEMENT_NOT_FOUND, 'No such batch.');
     const lessons: {

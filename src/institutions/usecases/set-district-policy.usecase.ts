@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../../auth/principal';
+import { assertDistrictScope } from '../../auth/scope';
 import {
   IdempotencyService,
   IdempotentRequest,
@@ -8,7 +9,6 @@ import { DistrictPolicyDto } from '../dto/district-policy.dto';
 import { DistrictPolicyValues } from '../entities/district-policy.entity';
 import { toDistrictPolicyDto } from '../district-policy.queries';
 import { DistrictPolicyService } from '../district-policy.service';
-import { assertDistrictScope } from '../institution-scope';
 
 export interface SetDistrictPolicyCommand {
   principal: Principal;
