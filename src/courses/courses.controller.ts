@@ -1,17 +1,10 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import type { IdempotentRequest } from '../common/idempotency/idempotency.service';
-import { IdempotencyKeyHeader } from '../institutions/api-docs';
 import { IdParams } from '../institutions/validation';
 import { CourseQueries } from './course.queries';
 import { CourseDto, CoursePageDto, ListCoursesQuery } from './dto/course.dto';
@@ -28,19 +21,17 @@ export class CoursesController {
   ) {}
 
   @Post()
-  @Roles('institution')
-  @IdempotencyKeyHeader()
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['institution'],
     operationId: 'createCourse',
     summary: "Add a course to your institution's catalogue",
-  })
-  @ApiCreatedResponse({ type: CourseDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION_FAILED' })
-  @ApiResponse({ status: 409, description: 'INSTITUTION_NOT_ACTIVE, IDEMPOTENCY_KEY_REUSED' })
-  @ApiResponse({
-    status: 422,
-    description:
-      'COURSE_PRICE_ABOVE_CAP (a subject course above the guided price; body has `capFen`)',
+    status: HttpStatus.CREATED,
+    response: CourseDto,
+    refusals: {
+      400: 'VALIDATION_FAILED',
+      409: 'INSTITUTION_NOT_ACTIVE, IDEMPOTENCY_KEY_REUSED',
+      422: 'COURSE_PRICE_ABOVE_CAP (a subject course above the guided price; body has `capFen`)',
+    },
   })
   createCourse(
     @Body() body: CreateCourseDto,

@@ -4,8 +4,8 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { PageQueryDto } from '../common/pagination/cursor';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import type { IdempotentRequest } from '../common/idempotency/idempotency.service';
-import { IdempotencyKeyHeader } from './api-docs';
 import {
   DistrictPolicyDto,
   DistrictPolicyHistoryDto,
@@ -40,15 +40,16 @@ export class DistrictPolicyController {
   }
 
   @Put()
-  @Roles('operator')
-  @IdempotencyKeyHeader()
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['operator'],
     operationId: 'setDistrictPolicy',
     summary: "Replace your district's policy (every field); the version goes up by one",
+    response: DistrictPolicyDto,
+    refusals: {
+      400: 'VALIDATION_FAILED',
+      403: 'FORBIDDEN_ROLE, FORBIDDEN_SCOPE (another district)',
+    },
   })
-  @ApiOkResponse({ type: DistrictPolicyDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION_FAILED' })
-  @ApiResponse({ status: 403, description: 'FORBIDDEN_ROLE, FORBIDDEN_SCOPE (another district)' })
   setDistrictPolicy(
     @Param() params: DistrictParams,
     @Body() body: DistrictPolicyValuesDto,

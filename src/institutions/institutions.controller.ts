@@ -1,18 +1,11 @@
-import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { PageQueryDto } from '../common/pagination/cursor';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import type { IdempotentRequest } from '../common/idempotency/idempotency.service';
-import { IdempotencyKeyHeader } from './api-docs';
 import { ChangeInstitutionStatusDto } from './dto/change-institution-status.dto';
 import { InstitutionDto, InstitutionPageDto } from './dto/institution.dto';
 import { RegisterInstitutionDto } from './dto/register-institution.dto';
@@ -32,21 +25,19 @@ export class InstitutionsController {
   ) {}
 
   @Post()
-  @Roles('operator')
-  @IdempotencyKeyHeader()
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['operator'],
     operationId: 'registerInstitution',
     summary: 'Register an institution of your district with its custody and settlement accounts',
+    status: HttpStatus.CREATED,
+    response: InstitutionDto,
+    refusals: {
+      400: 'VALIDATION_FAILED',
+      403: 'FORBIDDEN_ROLE, FORBIDDEN_SCOPE (another district)',
+      409: 'INSTITUTION_LICENSE_EXISTS, BANK_ACCOUNT_ALREADY_REGISTERED, IDEMPOTENCY_KEY_REUSED',
+      422: 'BANK_ACCOUNTS_MUST_DIFFER',
+    },
   })
-  @ApiCreatedResponse({ type: InstitutionDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION_FAILED' })
-  @ApiResponse({ status: 403, description: 'FORBIDDEN_ROLE, FORBIDDEN_SCOPE (another district)' })
-  @ApiResponse({
-    status: 409,
-    description:
-      'INSTITUTION_LICENSE_EXISTS, BANK_ACCOUNT_ALREADY_REGISTERED, IDEMPOTENCY_KEY_REUSED',
-  })
-  @ApiResponse({ status: 422, description: 'BANK_ACCOUNTS_MUST_DIFFER' })
   registerInstitution(
     @Body() body: RegisterInstitutionDto,
     @CurrentPrincipal() principal: Principal,
@@ -56,16 +47,17 @@ export class InstitutionsController {
   }
 
   @Patch(':id')
-  @Roles('operator')
-  @IdempotencyKeyHeader()
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['operator'],
     operationId: 'changeInstitutionStatus',
     summary: 'Suspend, reactivate or close an institution of your district (closing is final)',
+    response: InstitutionDto,
+    refusals: {
+      400: 'VALIDATION_FAILED',
+      404: 'INSTITUTION_NOT_FOUND (also for other districts)',
+      409: 'INSTITUTION_CLOSED, IDEMPOTENCY_KEY_REUSED',
+    },
   })
-  @ApiOkResponse({ type: InstitutionDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION_FAILED' })
-  @ApiResponse({ status: 404, description: 'INSTITUTION_NOT_FOUND (also for other districts)' })
-  @ApiResponse({ status: 409, description: 'INSTITUTION_CLOSED, IDEMPOTENCY_KEY_REUSED' })
   async changeInstitutionStatus(
     @Param() params: IdParams,
     @Body() body: ChangeInstitutionStatusDto,

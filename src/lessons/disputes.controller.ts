@@ -1,19 +1,13 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import type { IdempotentRequest } from '../common/idempotency/idempotency.service';
 import { PageQueryDto } from '../common/pagination/cursor';
 import { IdParam } from '../common/validation/id-param';
-import { IDEMPOTENCY_KEY_HEADER, ResolveDisputeDto } from './lesson.dto';
+import { ResolveDisputeDto } from './lesson.dto';
 import { DisputePageDto, LessonDto } from './lesson-view.dto';
 import { LessonsService } from './lessons.service';
 import { ResolveDispute } from './usecases/resolve-dispute';
@@ -39,16 +33,16 @@ export class DisputesController {
   }
 
   @Post(':lessonId/resolve')
-  @Roles('operator')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['operator'],
     operationId: 'resolveDispute',
     summary: 'Decide a dispute in your district: release the fee or refund it to the order',
+    response: LessonDto,
+    refusals: {
+      404: 'LESSON_NOT_FOUND (also another district’s)',
+      409: 'LESSON_NOT_DISPUTED, IDEMPOTENCY_KEY_REUSED',
+    },
   })
-  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiOkResponse({ type: LessonDto })
-  @ApiResponse({ status: 404, description: 'LESSON_NOT_FOUND (also another district’s)' })
-  @ApiResponse({ status: 409, description: 'LESSON_NOT_DISPUTED, IDEMPOTENCY_KEY_REUSED' })
   resolveDispute(
     @IdParam('lessonId') lessonId: string,
     @Body() body: ResolveDisputeDto,

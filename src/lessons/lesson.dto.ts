@@ -21,13 +21,6 @@ export const TEXT_MAX = 500;
 export const DISPUTE_OUTCOMES = ['release', 'refund'] as const;
 export type DisputeOutcome = (typeof DISPUTE_OUTCOMES)[number];
 
-/** How the money-moving routes document the header IdempotencyService honours. */
-export const IDEMPOTENCY_KEY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: 'retries with the same key and body return the first response and change nothing',
-} as const;
-
 export function IsInstant(options: ApiPropertyOptions = {}) {
   return applyDecorators(
     ValidateBy({

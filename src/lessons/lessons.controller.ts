@@ -1,22 +1,14 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, HttpStatus, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import type { IdempotentRequest } from '../common/idempotency/idempotency.service';
 import { IdParam } from '../common/validation/id-param';
 import {
   ConfirmLessonDto,
   DisputeLessonDto,
-  IDEMPOTENCY_KEY_HEADER,
   ListLessonsQuery,
   RecordLessonDto,
 } from './lesson.dto';
@@ -38,22 +30,21 @@ export class LessonsController {
   ) {}
 
   @Post()
-  @Roles('institution')
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['institution'],
     operationId: 'recordLesson',
     summary: 'Record a delivered lesson of an active order; holds its fee',
+    status: HttpStatus.CREATED,
+    response: LessonDto,
+    refusals: {
+      400: 'VALIDATION_FAILED',
+      404: 'ORDER_NOT_FOUND (also another institution’s)',
+      409:
+        'ORDER_NOT_ACTIVE, INSTITUTION_NOT_ACTIVE, LESSONS_EXHAUSTED, LESSON_ALREADY_RECORDED, ' +
+        'INSUFFICIENT_FUNDS, IDEMPOTENCY_KEY_REUSED',
+      422: 'LESSON_IN_FUTURE, LESSON_BEFORE_COURSE_START',
+    },
   })
-  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiCreatedResponse({ type: LessonDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION_FAILED' })
-  @ApiResponse({ status: 404, description: 'ORDER_NOT_FOUND (also another institution’s)' })
-  @ApiResponse({
-    status: 409,
-    description:
-      'ORDER_NOT_ACTIVE, INSTITUTION_NOT_ACTIVE, LESSONS_EXHAUSTED, LESSON_ALREADY_RECORDED, ' +
-      'INSUFFICIENT_FUNDS, IDEMPOTENCY_KEY_REUSED',
-  })
-  @ApiResponse({ status: 422, description: 'LESSON_IN_FUTURE, LESSON_BEFORE_COURSE_START' })
   recordLesson(
     @Body() body: RecordLessonDto,
     @CurrentPrincipal() principal: Principal,
@@ -90,19 +81,15 @@ export class LessonsController {
   }
 
   @Post(':id/confirm')
-  @Roles('parent')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['parent'],
     operationId: 'confirmLesson',
     summary: "Confirm your child's lesson, optionally rating it; releases its fee",
-  })
-  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiOkResponse({ type: LessonDto })
-  @ApiResponse({ status: 404, description: 'LESSON_NOT_FOUND (also another parent’s)' })
-  @ApiResponse({
-    status: 409,
-    description:
-      'LESSON_ALREADY_CONFIRMED, LESSON_DISPUTED, LESSON_REFUNDED, IDEMPOTENCY_KEY_REUSED',
+    response: LessonDto,
+    refusals: {
+      404: 'LESSON_NOT_FOUND (also another parent’s)',
+      409: 'LESSON_ALREADY_CONFIRMED, LESSON_DISPUTED, LESSON_REFUNDED, IDEMPOTENCY_KEY_REUSED',
+    },
   })
   confirmLesson(
     @IdParam() id: string,
@@ -120,19 +107,15 @@ export class LessonsController {
   }
 
   @Post(':id/dispute')
-  @Roles('parent')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['parent'],
     operationId: 'disputeLesson',
     summary: "Dispute your child's lesson; its fee stays held until an operator decides",
-  })
-  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiOkResponse({ type: LessonDto })
-  @ApiResponse({ status: 404, description: 'LESSON_NOT_FOUND (also another parent’s)' })
-  @ApiResponse({
-    status: 409,
-    description:
-      'LESSON_ALREADY_CONFIRMED, LESSON_DISPUTED, LESSON_REFUNDED, IDEMPOTENCY_KEY_REUSED',
+    response: LessonDto,
+    refusals: {
+      404: 'LESSON_NOT_FOUND (also another parent’s)',
+      409: 'LESSON_ALREADY_CONFIRMED, LESSON_DISPUTED, LESSON_REFUNDED, IDEMPOTENCY_KEY_REUSED',
+    },
   })
   disputeLesson(
     @IdParam() id: string,

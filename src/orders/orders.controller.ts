@@ -1,15 +1,9 @@
-import { Body, Controller, Get, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, HttpStatus, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import { IdempotentRequest } from '../common/idempotency/idempotency.service';
 import { PageQueryDto } from '../common/pagination/cursor';
 import { IdParam } from '../common/validation/id-param';
@@ -27,13 +21,13 @@ export class OrdersController {
   ) {}
 
   @Post()
-  @Roles('parent')
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['parent'],
     operationId: 'placeOrder',
     summary: 'Buy a package of lessons (pay it into custody)',
+    status: HttpStatus.CREATED,
+    response: OrderDto,
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: false })
-  @ApiCreatedResponse({ type: OrderDto })
   placeOrder(
     @Body() body: PlaceOrderDto,
     @CurrentPrincipal() principal: Principal,

@@ -1,17 +1,11 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBearerAuth,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, HttpStatus, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import { IdempotentRequest } from '../common/idempotency/idempotency.service';
 import { IdParam } from '../common/validation/id-param';
 import { DecideRefund } from './decide-refund.usecase';
@@ -35,7 +29,6 @@ class RefundsQueryDto {
 
 @ApiTags('refunds')
 @ApiBearerAuth()
-@ApiHeader({ name: 'Idempotency-Key', required: false })
 @Controller('v1')
 export class RefundsController {
   constructor(
@@ -46,13 +39,13 @@ export class RefundsController {
   ) {}
 
   @Post('orders/:id/refunds')
-  @Roles('parent', 'operator')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['parent', 'operator'],
     operationId: 'requestRefund',
     summary: 'Ask for the unconsumed money of an order back (operators: refund it at once)',
+    status: HttpStatus.ACCEPTED,
+    response: RefundDto,
   })
-  @ApiAcceptedResponse({ type: RefundDto })
   requestRefund(
     @IdParam() orderId: string,
     @Body() body: RequestRefundDto,
@@ -63,10 +56,12 @@ export class RefundsController {
   }
 
   @Post('refunds/:id/approve')
-  @Roles('institution')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ operationId: 'approveRefund', summary: 'The institution agrees to refund' })
-  @ApiOkResponse({ type: RefundDto })
+  @IdempotentCommand({
+    roles: ['institution'],
+    operationId: 'approveRefund',
+    summary: 'The institution agrees to refund',
+    response: RefundDto,
+  })
   approveRefund(
     @IdParam() refundId: string,
     @CurrentPrincipal() principal: Principal,
@@ -81,13 +76,12 @@ export class RefundsController {
   }
 
   @Post('refunds/:id/reject')
-  @Roles('institution')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['institution'],
     operationId: 'rejectRefund',
     summary: 'The institution refuses; an operator of the bureau decides',
+    response: RefundDto,
   })
-  @ApiOkResponse({ type: RefundDto })
   rejectRefund(
     @IdParam() refundId: string,
     @Body() body: RejectRefundDto,
@@ -103,13 +97,12 @@ export class RefundsController {
   }
 
   @Post('refunds/:id/decide')
-  @Roles('operator')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['operator'],
     operationId: 'decideRefund',
     summary: 'An operator approves or declines a refund the institution rejected',
+    response: RefundDto,
   })
-  @ApiOkResponse({ type: RefundDto })
   decideRefund(
     @IdParam() refundId: string,
     @Body() body: OperatorRefundDecisionDto,
