@@ -23,6 +23,7 @@ import {
 import { CurrentPrincipal, Public, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
+import { IdempotentCommand } from '../common/idempotency/idempotent-command.decorator';
 import type { IdempotentRequest } from '../common/idempotency/idempotency.service';
 import { IdParam } from '../common/validation/id-param';
 import { BookToSuspense } from './book-to-suspense.usecase';
@@ -150,15 +151,13 @@ export class ReconciliationController {
   }
 
   @Post('exceptions/:id/book-to-suspense')
-  @Roles('operator')
-  @HttpCode(HttpStatus.OK)
-  @ApiHeader({ name: 'Idempotency-Key', required: false })
-  @ApiOperation({
+  @IdempotentCommand({
+    roles: ['operator'],
     operationId: 'bookToSuspense',
     summary:
       'Book bank-only money to suspense: one operator proposes, a different operator approves (posts the manual entry)',
+    response: BookToSuspenseResultDto,
   })
-  @ApiOkResponse({ type: BookToSuspenseResultDto })
   bookToSuspense(
     @IdParam() id: string,
     @Body() body: BookToSuspenseDto,
