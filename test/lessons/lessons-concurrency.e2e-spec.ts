@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { TestApp, createTestApp } from '../support/app';
 import { tokens } from '../support/factories';
 import { expectBooksBalanced } from '../support/ledger-checks';
@@ -21,6 +23,11 @@ import {
 } from './support';
 
 const RACERS = 20;
+
+/** ConfirmLesson's private work of a batch, for the test that makes it fail. */
+interface BatchWork {
+  confirmCandidates: (...args: unknown[]) => Promise<void>;
+}
 
 describe('lessons: concurrency', () => {
   let t: TestApp;
@@ -181,6 +188,29 @@ describe('lessons: concurrency', () => {
     expect(responses.find((r) => r.status === 409)?.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     const releases = await Promise.all(ids.map((id) => ledgerKindsOf(t, id)));
     expect(releases.map((kinds) => kinds.lesson_release ?? 0).sort()).toEqual([0, 1]);
+  });
+
+  it('runs a batch that failed as a whole one confirmation at a time, each answered once', async () => {
+    const paid = await paidOrder(dataSource);
+    const ids = [await recordedLesson(paid, 62), await recordedLesson(paid, 61)];
+    const work = jest
+      .spyOn(t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson), 'confirmCandidates')
+      .mockRejectedValueOnce(new Error('connection lost'));
+    const fallbacks = t.app.get(MetricsService).confirmationBatchFallbacks;
+    const before = (await fallbacks.get()).values[0]?.value ?? 0;
+    try {
+      const parent = as.parent(paid.order.parentId);
+      const responses = await Promise.all(
+        ids.map((id) => lessonCommand(t, parent, `/v1/lessons/${id}/confirm`, {}, randomUUID())),
+      );
+      expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      work.mockRestore();
+    }
+    expect((await fallbacks.get()).values[0]?.value).toBe(before + 1);
+    for (const id of ids) {
+      expect(await ledgerKindsOf(t, id)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+    }
   });
 
   it('lets exactly one of racing confirmations and disputes win', async () => {
