@@ -6,37 +6,32 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { BANK_GATEWAY } from '../../src/bank/bank-gateway';
 import { LedgerService } from '../../src/ledger/ledger.service';
-import { TestApp, createTestApp } from '../support/app';
 import { paymentNotification, sendBankNotification } from '../support/bank';
-import { isoDate, newDistrictId, tokens } from '../support/factories';
+import { isoDate, newDistrictId } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import {
+  BankDoubleTestApp,
+  closeWithBooksBalanced,
+  createBankDoubleTestApp,
+} from '../support/payouts';
 import { eventually } from '../support/waiting';
 
 describe('the whole story (HTTP)', () => {
-  let t: TestApp;
+  let t: BankDoubleTestApp;
   let dataSource: DataSource;
   const ledger = new LedgerService();
 
   beforeAll(async () => {
-    t = await createTestApp(
-      { QUEUE_BACKOFF_MS: '20' },
-      [],
-      [{ provide: BANK_GATEWAY, useValue: new FakeBankGateway() }],
-    );
-    dataSource = t.app.get(DataSource);
+    t = await createBankDoubleTestApp(new FakeBankGateway());
+    dataSource = t.dataSource;
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   it('takes a parent’s money into custody and releases it lesson by lesson', async () => {
-    const as = tokens(t.config);
+    const as = t.as;
     const district = newDistrictId();
     const operator = as.operator(district);
     const digits = () => String(BigInt(`0x${randomBytes(6).toString('hex')}`)).padStart(12, '0');

@@ -5,13 +5,7 @@ import { Course } from '../../src/courses/course.entity';
 import { AccountBalance, LedgerService } from '../../src/ledger/ledger.service';
 import { Order } from '../../src/orders/entities/order.entity';
 import { TestApp } from '../support/app';
-import {
-  InstitutionFixture,
-  createCourse,
-  createInstitution,
-  createOrder,
-  payOrder,
-} from '../support/factories';
+import { InstitutionFixture, createPaidOrder } from '../support/factories';
 
 export interface PaidOrder {
   fixture: InstitutionFixture;
@@ -28,14 +22,12 @@ export async function paidOrder(
     order?: Partial<Order>;
   } = {},
 ): Promise<PaidOrder> {
-  const fixture = options.fixture ?? (await createInstitution(dataSource));
-  const course = await createCourse(dataSource, fixture.institution.id, options.course);
-  const unpaid = await createOrder(
-    dataSource,
-    { institution: fixture.institution, course },
-    options.order,
-  );
-  return { fixture, course, order: await payOrder(dataSource, fixture, unpaid) };
+  const { school, course, order } = await createPaidOrder(dataSource, {
+    school: options.fixture,
+    course: options.course,
+    order: options.order,
+  });
+  return { fixture: school, course, order };
 }
 
 /** An instant written in China time (+08:00), as an institution's system would send it. */

@@ -221,17 +221,27 @@ export async function createReleasedLesson(
  */
 export async function createPaidOrder(
   dataSource: DataSource,
-  { school, released = 0 }: { school?: InstitutionFixture; released?: number } = {},
-): Promise<{ school: InstitutionFixture; order: Order }> {
+  {
+    school,
+    released = 0,
+    course: courseOverrides,
+    order: orderOverrides,
+  }: {
+    school?: InstitutionFixture;
+    released?: number;
+    course?: Partial<Course>;
+    order?: Partial<Order>;
+  } = {},
+): Promise<{ school: InstitutionFixture; course: Course; order: Order }> {
   const fixture = school ?? (await createInstitution(dataSource));
-  const course = await createCourse(dataSource, fixture.institution.id);
+  const course = await createCourse(dataSource, fixture.institution.id, courseOverrides);
   const order = await payOrder(
     dataSource,
     fixture,
-    await createOrder(dataSource, { institution: fixture.institution, course }),
+    await createOrder(dataSource, { institution: fixture.institution, course }, orderOverrides),
   );
   for (let sequence = 1; sequence <= released; sequence++) {
     await createReleasedLesson(dataSource, fixture, order, sequence);
   }
-  return { school: fixture, order };
+  return { school: fixture, course, order };
 }
