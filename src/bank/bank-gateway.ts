@@ -1,8 +1,8 @@
 /**
  * What the service asks of the custody bank (DESIGN.md §6). One interface, chosen by
  * configuration: the sandbox bank in development and tests, a bank's own adapter in production.
- * Every transfer is idempotent on our instruction id, which the bank echoes as its end-to-end
- * reference, so asking twice can never pay twice.
+ * Every transfer is idempotent on our instruction id, so asking twice can never pay twice; the
+ * bank echoes its end-to-end reference (the id in 32 hex digits) on its statements.
  */
 export const BANK_GATEWAY = Symbol('BANK_GATEWAY');
 
@@ -13,14 +13,25 @@ export interface BankAccountRef {
 }
 
 export interface TransferInstruction {
-  /** Our id; the bank's end-to-end reference. */
+  /** Our id: the bank keeps one transfer per id, so asking twice never pays twice. */
   instructionId: string;
+  /**
+   * The end-to-end reference the bank carries through to its statements (ISO 20022 EndToEndId,
+   * at most 35 characters): endToEndIdOf(instructionId).
+   */
+  endToEndId: string;
   /** The institution's custody account. */
   fromAccountNo: string;
   to: BankAccountRef;
   amountFen: number;
   purpose: 'settlement' | 'refund';
 }
+
+/**
+ * An instruction's end-to-end reference: its UUID as 32 hex digits, since ISO 20022 allows 35
+ * characters and a UUID written with hyphens has 36. Reconciliation reads either form back.
+ */
+export const endToEndIdOf = (instructionId: string): string => instructionId.replace(/-/g, '');
 
 export type TransferState = 'accepted' | 'succeeded' | 'failed';
 

@@ -20,6 +20,7 @@ import {
   BankGateway,
   BankRejectedError,
   TransferResult,
+  endToEndIdOf,
 } from './bank-gateway';
 import { BankErrorCode, bankError } from './bank.errors';
 import { BankInstruction, InstructionPurpose } from './entities/bank-instruction.entity';
@@ -136,6 +137,7 @@ export class BankInstructionsService {
     try {
       result = await this.gateway.submitTransfer({
         instructionId,
+        endToEndId: endToEndIdOf(instructionId),
         fromAccountNo: instruction.fromAccountNo,
         to: {
           bankCode: instruction.toBankCode,

@@ -33,9 +33,10 @@ export class HttpBankGateway implements BankGateway {
 
   async submitTransfer(instruction: TransferInstruction): Promise<TransferResult> {
     // Exactly the protocol's fields, whatever else the caller's object carries.
-    const { instructionId, fromAccountNo, to, amountFen, purpose } = instruction;
+    const { instructionId, endToEndId, fromAccountNo, to, amountFen, purpose } = instruction;
     const response = await this.call('POST', '/bank/transfers', {
       instructionId,
+      endToEndId,
       fromAccountNo,
       to: { bankCode: to.bankCode, accountNo: to.accountNo, accountName: to.accountName },
       amountFen,

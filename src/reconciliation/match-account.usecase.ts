@@ -44,8 +44,9 @@ export interface MatchSummary {
 }
 
 /** A text column as a uuid when it is one (an instruction id), else NULL. */
+/** A reference read as a UUID when it is one, with hyphens or (as EndToEndId carries it) without. */
 const asUuid = (column: string) =>
-  `(CASE WHEN ${column} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN ${column}::uuid END)`;
+  `(CASE WHEN ${column} ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN ${column}::uuid END)`;
 const OPEN_LINE = `l.account_no = $1 AND l.status IN ('unmatched', 'bank_only') AND NOT l.reversal`;
 /**
  * The China date on which the ledger booked a transaction on custody_cash (the custody_cash
@@ -170,7 +171,8 @@ export class MatchAccount {
     // that no estimate makes it a product of lines and instructions.
     const join =
       by === 'end_to_end_id'
-        ? `lower(l.end_to_end_id) = b.id::text AND l.account_no = b.from_account_no`
+        ? `lower(l.end_to_end_id) IN (b.id::text, replace(b.id::text, '-', ''))
+           AND l.account_no = b.from_account_no`
         : 'l.bank_ref = b.bank_txn_id AND l.account_no = b.from_account_no';
     const [, count]: [unknown, number] = await manager.query(
       `WITH candidate AS (

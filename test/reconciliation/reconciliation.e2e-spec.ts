@@ -5,7 +5,12 @@
  */
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { BANK_GATEWAY, BankGateway, TransferInstruction } from '../../src/bank/bank-gateway';
+import {
+  BANK_GATEWAY,
+  BankGateway,
+  TransferInstruction,
+  endToEndIdOf,
+} from '../../src/bank/bank-gateway';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { FetchStatements } from '../../src/reconciliation/fetch-statements.usecase';
 import { MatchAccount } from '../../src/reconciliation/match-account.usecase';
@@ -498,6 +503,36 @@ describe('bank reconciliation (HTTP, worker, ledger)', () => {
       bankOnly: { count: 0 },
       reversed: { count: 2, sumFen: 1_554 },
     });
+  });
+
+  it('matches a payout by its EndToEndId, with hyphens or in 32 hex digits as sent', async () => {
+    for (const form of [(id: string) => id, endToEndIdOf]) {
+      const m = await schoolWithMovements(t, dataSource, { payments: 1, settle: 1 });
+      const settlement = m.settlement!;
+      // A bank reference of its own (not the one it gave in the notification), and no
+      // counterparty: only the EndToEndId can tie the line to the instruction.
+      const entries = linesOf(m).map((line) =>
+        line.direction === 'debit'
+          ? {
+              ...line,
+              ref: bankRef(),
+              endToEndId: form(settlement.instructionId),
+              counterpartyAccount: undefined,
+            }
+          : line,
+      );
+      const { receipt, report: body } = await importToday(m, entries);
+      expect(body).toMatchObject({ status: 'reconciled', matched: { count: 2 } });
+      const [payout] = await dataSource.query(
+        `SELECT match_rule, instruction_id::text AS instruction_id FROM reconciliation_lines
+         WHERE statement_id = $1 AND direction = 'debit'`,
+        [receipt.statementId],
+      );
+      expect(payout).toEqual({
+        match_rule: 'instruction_ref',
+        instruction_id: settlement.instructionId,
+      });
+    }
   });
 
   it('matches by amount, date and counterparty when the bank gives no reference', async () => {

@@ -143,6 +143,23 @@ describe('a day with the sandbox bank reconciles to zero', () => {
       },
     });
 
+    // The payout's line carries the instruction id as the bank echoes it: 32 hex digits, within
+    // ISO 20022's 35 characters; it is matched to its instruction by that reference.
+    const [payout] = await dataSource.query(
+      `SELECT l.end_to_end_id, l.match_rule, l.instruction_id::text AS instruction_id
+       FROM reconciliation_lines l WHERE l.statement_id = $1 AND l.direction = 'debit'`,
+      [statementId],
+    );
+    const [{ instruction_id: instructionId }] = await dataSource.query(
+      'SELECT instruction_id::text FROM settlement_batches WHERE id = $1',
+      [batch.id],
+    );
+    expect(payout).toEqual({
+      end_to_end_id: instructionId.replace(/-/g, ''),
+      match_rule: 'instruction_ref',
+      instruction_id: instructionId,
+    });
+
     // The bank's CSV of the same day, delivered signed: the same statement.
     const gateway = new HttpBankGateway({ apiUrl: sandbox.bank.url, timeoutMs: 5_000 });
     const csv = await gateway.fetchStatement(school.custodyAccountNo, today(), today(), 'csv');

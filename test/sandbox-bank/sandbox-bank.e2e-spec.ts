@@ -3,7 +3,7 @@
  * signed (and again when told to, or when the receiver was down), faults fail the calls they
  * should, statements add up to the fen.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import {
   BankRejectedError,
@@ -66,14 +66,18 @@ describe('sandbox bank', () => {
     fromAccountNo: string,
     amountFen: number,
     overrides: Partial<TransferInstruction> = {},
-  ): TransferInstruction => ({
-    instructionId: newId('SET'),
-    fromAccountNo,
-    to: { bankCode: 'BOC', accountNo: settlementNo(), accountName: '龙泉驿区明德培训学校' },
-    amountFen,
-    purpose: 'settlement',
-    ...overrides,
-  });
+  ): TransferInstruction => {
+    const instructionId = newId('SET');
+    return {
+      instructionId,
+      endToEndId: `E2E${instructionId}`,
+      fromAccountNo,
+      to: { bankCode: 'BOC', accountNo: settlementNo(), accountName: '龙泉驿区明德培训学校' },
+      amountFen,
+      purpose: 'settlement',
+      ...overrides,
+    };
+  };
   const faults = (body: object) =>
     request(sandbox.bank.url).post('/sandbox/faults').send(body).expect(200);
   const notificationsOf = async (accountNo: string) =>
@@ -383,7 +387,7 @@ describe('sandbox bank', () => {
     // Amounts chosen where floating point goes wrong: 0.05, 0.10, and the largest a request may carry.
     let custody: string;
     let references: string[];
-    let instructionId: string;
+    let endToEndId: string;
     const today = chinaDay(0);
 
     beforeAll(async () => {
@@ -393,7 +397,7 @@ describe('sandbox bank', () => {
         references.push((await pay(custody, amountFen)).reference);
       }
       const transfer = instruction(custody, 10);
-      instructionId = transfer.instructionId;
+      endToEndId = transfer.endToEndId;
       await gateway.submitTransfer(transfer);
     });
 
@@ -451,7 +455,7 @@ describe('sandbox bank', () => {
       expect(camt.credits).toEqual({ count: 3, sumFen: sum(credited) });
       expect(camt.debits).toEqual({ count: 1, sumFen: sum(debited) });
       expect(xml).toContain('<TtlNetNtry><Amt>100001233.99</Amt><CdtDbtInd>CRDT</CdtDbtInd>');
-      expect(camt.entries.map((e) => e.endToEndId)).toEqual([...references, instructionId]);
+      expect(camt.entries.map((e) => e.endToEndId)).toEqual([...references, endToEndId]);
       expect(camt.entries.every((e) => e.status === 'BOOK' && e.valueDate === today)).toBe(true);
       expect(new Set(camt.entries.map((e) => e.bankRef)).size).toBe(4);
       expect(camt.sequence).toBe(Date.parse(`${today}T00:00:00Z`) / DAY_MS);
@@ -491,7 +495,7 @@ describe('sandbox bank', () => {
         ['', '99999999.99', '100001234.09'],
         ['0.10', '', '100001233.99'],
       ]);
-      expect(rows.map((r) => r[9])).toEqual([...references, instructionId]);
+      expect(rows.map((r) => r[9])).toEqual([...references, endToEndId]);
       expect(rows.every((r) => r[0] === today && /^\d{2}:\d{2}:\d{2}$/.test(r[1]))).toBe(true);
       expect(rows.every((r) => /^SBX/.test(r[8]))).toBe(true);
 
@@ -506,6 +510,9 @@ describe('sandbox bank', () => {
       const error = await gateway.submitTransfer(invalid).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BankRejectedError);
       expect((error as Error).message).toMatch(/400 VALIDATION_FAILED/);
+      // An EndToEndId longer than ISO 20022's 35 characters (a UUID with its hyphens has 36).
+      const hyphenated = instruction(custodyNo(), 100, { endToEndId: randomUUID() });
+      await expect(gateway.submitTransfer(hyphenated)).rejects.toThrow(/endToEndId/);
       await expect(
         gateway.fetchStatement(custodyNo(), chinaDay(0), chinaDay(0), 'camt053'),
       ).rejects.toThrow(BankRejectedError);

@@ -129,6 +129,7 @@ describe('sandbox bank → service', () => {
       .post('/bank/transfers')
       .send({
         instructionId: `SET${Date.now()}`,
+        endToEndId: `SET${Date.now()}`,
         fromAccountNo: school.custodyAccountNo,
         to: { bankCode: 'BOC', accountNo: school.settlementAccountNo, accountName: 'School' },
         amountFen: 100,

@@ -56,6 +56,8 @@ export const ACCOUNT_NO = /^[0-9]{6,34}$/;
 export const BANK_CODE = /^[A-Z0-9]{2,16}$/;
 /** References travel in notifications, whose DTO accepts printable ASCII up to 128 characters. */
 export const REFERENCE = /^[\x21-\x7e]{1,128}$/;
+/** ISO 20022 Max35Text, as a statement's EndToEndId must be (printable ASCII here). */
+export const END_TO_END_ID = /^[\x21-\x7e]{1,35}$/;
 export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Reads a JSON body field by field, collecting every error before refusing the request. */

@@ -25,6 +25,7 @@ import {
   BodyReader,
   FieldError,
   REFERENCE,
+  END_TO_END_ID,
   SandboxProblem,
   notFound,
   problemHandler,
@@ -354,6 +355,7 @@ const unavailable = (detail: string) =>
 function readInstruction(source: unknown): TransferInstruction {
   const body = new BodyReader(source).only([
     'instructionId',
+    'endToEndId',
     'fromAccountNo',
     'to',
     'amountFen',
@@ -362,6 +364,7 @@ function readInstruction(source: unknown): TransferInstruction {
   const to = body.object('to').only(['bankCode', 'accountNo', 'accountName']);
   const instruction: TransferInstruction = {
     instructionId: body.string('instructionId', REFERENCE, 'printable ASCII, 1-128 characters'),
+    endToEndId: body.string('endToEndId', END_TO_END_ID, 'ISO 20022 Max35Text, printable ASCII'),
     fromAccountNo: body.string('fromAccountNo', ACCOUNT_NO, 'an account number (6-34 digits)'),
     to: {
       bankCode: to.string('bankCode', BANK_CODE, 'a bank code (2-16 capitals or digits)'),

@@ -400,7 +400,7 @@ export class SandboxBook {
         from: party(debtor!),
         to: party(creditor),
         amountFen,
-        endToEndId: instruction.instructionId,
+        endToEndId: instruction.endToEndId,
         remittanceInfo: instruction.purpose === 'refund' ? '退费 refund' : '结算 settlement',
       });
       bankTxnId = booked.debitTxnId;
