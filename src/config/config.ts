@@ -14,6 +14,8 @@ export interface AppConfig {
   queuePrefix: string;
   /** First retry delay of a failed job; each further retry doubles it. */
   queueBackoffMs: number;
+  /** Whether this process works the queues; off for an API that leaves them to `npm run worker`. */
+  queueWorkers: boolean;
   logLevel: string;
   jwt: { secret: string; publicKey?: string };
   bankWebhookSecret: string;
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env): { config: AppConfig; warning
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'escrow',
     queueBackoffMs: positiveInt(env, 'QUEUE_BACKOFF_MS', 2_000, 3_600_000),
+    queueWorkers: oneOf(env, 'QUEUE_WORKERS', ['on', 'off'], 'on') === 'on',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     jwt: {
       secret:

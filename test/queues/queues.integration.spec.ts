@@ -46,4 +46,24 @@ describe('queues (Redis)', () => {
     expect(second.id).toBe(first.id);
     expect((await queue.getJob('echo:once'))?.data).toEqual({ text: 'once' });
   });
+
+  it('leaves jobs to the workers when QUEUE_WORKERS=off, and a worker on the same queues runs them', async () => {
+    const prefix = `${t.config.queuePrefix}_split`;
+    const api = await createTestApp({ QUEUE_PREFIX: prefix, QUEUE_WORKERS: 'off' }, [EchoModule]);
+    try {
+      const { queue } = api.app.get(QueueProbe);
+      const job = await queue.add(JobName.Echo, { text: 'later' }, { jobId: 'echo:split' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await job.getState()).toBe('waiting');
+
+      const worker = await createTestApp({ QUEUE_PREFIX: prefix }, [EchoModule]);
+      try {
+        await expect(job.finished()).resolves.toEqual({ echoed: 'later', attempts: 0 });
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await api.close();
+    }
+  });
 });
