@@ -19,6 +19,10 @@ import {
  * CONSTRAINTS ... IMMEDIATE then another posting: the new one is the last, and is checked). Rows
  * inserted in a subtransaction carry its own xid, not the top-level one, so there the check runs
  * for every event as before. A posting added to an old ledger transaction is always checked.
+ *
+ * "Later" is read from the posting id, so the id must grow with every insert: a posting takes its
+ * id from the sequence in a BEFORE trigger, whatever the INSERT said (OVERRIDING SYSTEM VALUE
+ * would otherwise let a client choose an id, and so pass a posting off as checked).
  */
 const FIND_UNCHECKED_TRANSACTION = `
         IF TG_TABLE_NAME = 'ledger_postings' THEN
@@ -40,10 +44,20 @@ export class CheckLedgerTransactionOnce1795377000000 implements MigrationInterfa
   name = 'CheckLedgerTransactionOnce1795377000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE FUNCTION ledger_posting_id() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.id := nextval(pg_get_serial_sequence('ledger_postings', 'id'));
+        RETURN NEW;
+      END $$`);
+    await queryRunner.query(`CREATE TRIGGER trg_ledger_postings_id BEFORE INSERT ON ledger_postings
+      FOR EACH ROW EXECUTE FUNCTION ledger_posting_id()`);
     await queryRunner.query(ledgerCheckTransactionFunction(FIND_UNCHECKED_TRANSACTION));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(ledgerCheckTransactionFunction(FIND_CHECKED_TRANSACTION));
+    await queryRunner.query('DROP TRIGGER trg_ledger_postings_id ON ledger_postings');
+    await queryRunner.query('DROP FUNCTION ledger_posting_id()');
   }
 }

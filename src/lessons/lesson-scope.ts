@@ -46,22 +46,32 @@ function lessonFromRow(manager: EntityManager, row: Record<string, unknown>): Le
   return lesson;
 }
 
+/** What readVisibleLessons asks for, beyond the principal's scope. */
+export interface LessonQuery {
+  /** A condition on `l` (and `o`), bracketed so that it can only narrow the scope. */
+  where: string;
+  /** ORDER BY, LIMIT and the like. */
+  then?: string;
+  /** Columns added to each row (`, expr AS name`), next to its Lesson. */
+  select?: string;
+}
+
 /**
- * The lessons (`l`) the principal may see through their orders (`o`) that meet `filter`, which
- * binds its values with the same `bind` and may go on with ORDER BY and LIMIT; `select` adds
- * columns (`, expr AS name`) to each row, next to its Lesson.
+ * The lessons (`l`) the principal may see through their orders (`o`), as `query` asks; its values
+ * are bound with the same `bind` as the scope's.
  */
 export async function readVisibleLessons<R extends object = object>(
   manager: EntityManager,
   principal: Principal,
-  filter: (bind: Bind) => string,
-  select = '',
+  query: (bind: Bind) => LessonQuery,
 ): Promise<(R & { lesson: Lesson })[]> {
   const params: unknown[] = [];
   const bind = binder(params);
+  const scope = orderScope(principal, bind);
+  const { where, then = '', select = '' } = query(bind);
   const rows: (R & Record<string, unknown>)[] = await manager.query(
     `SELECT ${lessonColumns(manager)}${select} FROM lessons l JOIN orders o ON o.id = l.order_id
-     WHERE ${orderScope(principal, bind)} AND ${filter(bind)}`,
+     WHERE ${scope} AND (${where}) ${then}`,
     params,
   );
   return rows.map((row) => ({ ...row, lesson: lessonFromRow(manager, row) }));
@@ -92,7 +102,8 @@ export async function lockLesson(
 }
 
 /** A parent's lesson in a batch: `lessonId/parentId`. */
-export const parentLessonKey = (lessonId: string, parentId: string) => `${lessonId}/${parentId}`;
+export const parentLessonKey = (lessonId: string, parentId: string) =>
+  `${lessonId.toLowerCase()}/${parentId}`;
 
 /**
  * Locks many parents' lessons at once (FOR UPDATE, in id order), each only if it is that parent's.

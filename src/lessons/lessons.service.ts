@@ -30,20 +30,17 @@ export class LessonsService {
       params,
     );
     if (!orders.length) throw orderError(OrderErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
-    const rows = await readVisibleLessons(
-      manager,
-      principal,
-      (bind) => `l.order_id = ${bind(orderId)} ORDER BY l.sequence`,
-    );
+    const rows = await readVisibleLessons(manager, principal, (bind) => ({
+      where: `l.order_id = ${bind(orderId)}`,
+      then: 'ORDER BY l.sequence',
+    }));
     return { items: rows.map((row) => toLessonDto(row.lesson)) };
   }
 
   async getLesson(principal: Principal, lessonId: string): Promise<LessonDto> {
-    const [row] = await readVisibleLessons(
-      this.dataSource.manager,
-      principal,
-      (bind) => `l.id = ${bind(lessonId)}`,
-    );
+    const [row] = await readVisibleLessons(this.dataSource.manager, principal, (bind) => ({
+      where: `l.id = ${bind(lessonId)}`,
+    }));
     if (!row) throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${lessonId}`);
     return toLessonDto(row.lesson);
   }
@@ -64,9 +61,12 @@ export class LessonsService {
             `(l.disputed_at, l.id) > (${bind(new Date(after.createdAt))}::timestamptz, ${bind(after.id)}::uuid)`,
           );
         }
-        return `${conditions.join(' AND ')} ORDER BY l.disputed_at, l.id LIMIT ${bind(limit + 1)}`;
+        return {
+          where: conditions.join(' AND '),
+          then: `ORDER BY l.disputed_at, l.id LIMIT ${bind(limit + 1)}`,
+          select: `, ${cursorTimeSql('l.disputed_at')} AS cursor_time`,
+        };
       },
-      `, ${cursorTimeSql('l.disputed_at')} AS cursor_time`,
     );
     return toPage(rows, limit, (row) => toLessonDto(row.lesson));
   }

@@ -406,6 +406,21 @@ describe('ledger (PostgreSQL)', () => {
       expect(foreign?.message).toMatch(/spans institutions/);
     });
 
+    it('checks a posting even when an earlier one was given a larger id by hand', async () => {
+      const order = await fundedOrder(0);
+      const txId = randomUUID();
+      const error = await rawSql(
+        insertTransaction(txId, order.institutionId),
+        'SET CONSTRAINTS trg_ledger_postings_balanced IMMEDIATE',
+        `INSERT INTO ledger_postings (id, transaction_id, account_id, phase, amount)
+         OVERRIDING SYSTEM VALUE VALUES
+         (9000000000000000000, '${txId}', '${order.custody_cash}', 'posted', 100),
+         (9000000000000000001, '${txId}', '${order.escrow}', 'posted', -100)`,
+        insertPostings(txId, [order.custody_cash, 5000]),
+      );
+      expect(error?.message).toMatch(/does not balance/);
+    });
+
     it('still checks every event inside a savepoint', async () => {
       const order = await fundedOrder(0);
       const txId = randomUUID();

@@ -164,6 +164,17 @@ describe('lessons: concurrency', () => {
     }
   });
 
+  it('finds a lesson named in capitals, alone and within a batch', async () => {
+    const paid = await paidOrder(dataSource);
+    const ids = [await recordedLesson(paid, 62), await recordedLesson(paid, 61)];
+    const parent = as.parent(paid.order.parentId);
+    const responses = await Promise.all(
+      ids.map((id) => lessonCommand(t, parent, `/v1/lessons/${id.toUpperCase()}/confirm`)),
+    );
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(responses.map((r) => r.body.id)).toEqual(ids);
+  });
+
   it('refuses a key sent with two lessons at once, and confirms the other lesson once', async () => {
     const paid = await paidOrder(dataSource);
     const ids = [await recordedLesson(paid, 61), await recordedLesson(paid, 60)];

@@ -90,6 +90,14 @@ describe('Batcher', () => {
     expect(seen).toEqual([[1], [2], [2]]);
   });
 
+  it('answers an item the handler left without an outcome with an error', async () => {
+    const batcher = new Batcher<number, number>(
+      (items) => Promise.resolve(new Array<BatchOutcome<number>>(items.length)),
+      { maxSize: 1, maxInFlight: 1 },
+    );
+    await expect(batcher.submit(1)).rejects.toThrow('no outcome for item 0');
+  });
+
   it('refuses an outcome list of the wrong length', async () => {
     const batcher = new Batcher<number, number>(() => Promise.resolve([]), {
       maxSize: 1,

@@ -70,12 +70,16 @@ export class Batcher<I, O> {
       return;
     }
     const again: Waiting<I, O>[] = [];
-    outcomes.forEach((outcome, index) => {
+    // Every item gets exactly one answer, even where the handler left a hole.
+    for (let index = 0; index < batch.length; index += 1) {
       const waiting = batch[index];
-      if ('retry' in outcome) again.push(waiting);
+      const outcome = outcomes[index] as BatchOutcome<O> | undefined;
+      if (outcome === undefined || outcome === null) {
+        waiting.reject(new Error(`no outcome for item ${index} of a batch of ${batch.length}`));
+      } else if ('retry' in outcome) again.push(waiting);
       else if (outcome.ok) waiting.resolve(outcome.value);
       else waiting.reject(outcome.error);
-    });
+    }
     // Retried items go first, ahead of later arrivals.
     this.queue.unshift(...again);
   }

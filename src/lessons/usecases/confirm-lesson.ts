@@ -188,17 +188,20 @@ export class ConfirmLesson {
       await this.dataSource.transaction((manager) =>
         this.confirmCandidates(manager, commands, candidates, outcomes),
       );
-      this.metrics.confirmationBatchSize.observe(candidates.length);
-      return outcomes;
     } catch {
+      // One at a time, not all at once: a failing batch must not also take the connection pool.
+      // (Were the commit itself to be lost after it happened, a keyed request gets its stored
+      // response back here, and one without a key is told its lesson is already confirmed.)
       this.metrics.confirmationBatchFallbacks.inc();
-      return Promise.all(
-        commands.map(async (command, index) => {
-          const outcome = outcomes[index];
-          return outcome && 'retry' in outcome ? outcome : settled(this.confirmOne(command));
-        }),
-      );
+      for (const [index, command] of commands.entries()) {
+        const outcome = outcomes[index];
+        if (!(outcome && 'retry' in outcome))
+          outcomes[index] = await settled(this.confirmOne(command));
+      }
+      return outcomes;
     }
+    this.metrics.confirmationBatchSize.observe(candidates.length);
+    return outcomes;
   }
 
   /** The batch's work inside its transaction; fills in the outcome of each candidate. */
