@@ -47,7 +47,7 @@ export class CheckLedgerTransactionOnce1795377000000 implements MigrationInterfa
     await queryRunner.query(`
       CREATE FUNCTION ledger_posting_id() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        NEW.id := nextval(pg_get_serial_sequence('ledger_postings', 'id'));
+        NEW.id := nextval('ledger_postings_id_seq'::regclass);
         RETURN NEW;
       END $$`);
     await queryRunner.query(`CREATE TRIGGER trg_ledger_postings_id BEFORE INSERT ON ledger_postings
