@@ -1,8 +1,9 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import {
   FIND_CHECKED_TRANSACTION,
+  ledgerApplyPostingFunction,
   ledgerCheckTransactionFunction,
-} from './shared/ledger-check-transaction';
+} from './shared/ledger-functions';
 
 /**
  * Checks a ledger transaction once per database transaction instead of once per posting (a lesson
@@ -20,9 +21,10 @@ import {
  * inserted in a subtransaction carry its own xid, not the top-level one, so there the check runs
  * for every event as before. A posting added to an old ledger transaction is always checked.
  *
- * "Later" is read from the posting id, so the id must grow with every insert: a posting takes its
- * id from the sequence in a BEFORE trigger, whatever the INSERT said (OVERRIDING SYSTEM VALUE
- * would otherwise let a client choose an id, and so pass a posting off as checked).
+ * "Later" is read from the posting id, so the id must grow with every insert: ledger_apply_posting
+ * (the BEFORE INSERT trigger) now gives each posting its id from the sequence, whatever the INSERT
+ * said (OVERRIDING SYSTEM VALUE would otherwise let a client choose an id, and so pass a posting
+ * off as checked).
  */
 const FIND_UNCHECKED_TRANSACTION = `
         IF TG_TABLE_NAME = 'ledger_postings' THEN
@@ -40,24 +42,19 @@ const FIND_UNCHECKED_TRANSACTION = `
           END IF;
         END IF;`;
 
+const POSTING_ID_FROM_SEQUENCE = `
+        NEW.id := nextval('ledger_postings_id_seq'::regclass);`;
+
 export class CheckLedgerTransactionOnce1795377000000 implements MigrationInterface {
   name = 'CheckLedgerTransactionOnce1795377000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
-      CREATE FUNCTION ledger_posting_id() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        NEW.id := nextval('ledger_postings_id_seq'::regclass);
-        RETURN NEW;
-      END $$`);
-    await queryRunner.query(`CREATE TRIGGER trg_ledger_postings_id BEFORE INSERT ON ledger_postings
-      FOR EACH ROW EXECUTE FUNCTION ledger_posting_id()`);
+    await queryRunner.query(ledgerApplyPostingFunction(POSTING_ID_FROM_SEQUENCE));
     await queryRunner.query(ledgerCheckTransactionFunction(FIND_UNCHECKED_TRANSACTION));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(ledgerCheckTransactionFunction(FIND_CHECKED_TRANSACTION));
-    await queryRunner.query('DROP TRIGGER trg_ledger_postings_id ON ledger_postings');
-    await queryRunner.query('DROP FUNCTION ledger_posting_id()');
+    await queryRunner.query(ledgerApplyPostingFunction(''));
   }
 }

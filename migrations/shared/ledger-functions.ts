@@ -80,3 +80,43 @@ export function ledgerCheckTransactionFunction(findTransaction: string): string 
         RETURN NULL;
       END $$`;
 }
+
+/**
+ * ledger_apply_posting(), the BEFORE INSERT trigger function of postings: applies a posting to its
+ * account under the account's row lock, and stamps the posting with the account's running totals
+ * so that any past balance is one index lookup away. `prelude` (PL/pgSQL) runs first. Later
+ * migrations replace the function through this.
+ */
+export function ledgerApplyPostingFunction(prelude: string): string {
+  return `
+      CREATE OR REPLACE FUNCTION ledger_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        account ledger_accounts%ROWTYPE;
+      BEGIN${prelude}
+        UPDATE ledger_accounts SET
+          posted_debits = posted_debits
+            + CASE WHEN NEW.phase = 'posted' AND NEW.amount > 0 THEN NEW.amount ELSE 0 END,
+          posted_credits = posted_credits
+            + CASE WHEN NEW.phase = 'posted' AND NEW.amount < 0 THEN -NEW.amount ELSE 0 END,
+          pending_debits = pending_debits
+            + CASE WHEN NEW.phase = 'pending' AND NEW.amount > 0 THEN NEW.amount
+                   WHEN NEW.phase = 'resolved' AND NEW.amount < 0 THEN NEW.amount ELSE 0 END,
+          pending_credits = pending_credits
+            + CASE WHEN NEW.phase = 'pending' AND NEW.amount < 0 THEN -NEW.amount
+                   WHEN NEW.phase = 'resolved' AND NEW.amount > 0 THEN -NEW.amount ELSE 0 END,
+          version = version + 1
+        WHERE id = NEW.account_id
+        RETURNING * INTO account;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'ledger account % does not exist', NEW.account_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_ledger_postings_account';
+        END IF;
+        NEW.account_version := account.version;
+        NEW.posted_debits_after := account.posted_debits;
+        NEW.posted_credits_after := account.posted_credits;
+        NEW.pending_debits_after := account.pending_debits;
+        NEW.pending_credits_after := account.pending_credits;
+        NEW.recorded_at := clock_timestamp();
+        RETURN NEW;
+      END $$`;
+}
