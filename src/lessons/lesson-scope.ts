@@ -102,8 +102,7 @@ export async function lockLesson(
 }
 
 /** A parent's lesson in a batch: `lessonId/parentId`. */
-export const parentLessonKey = (lessonId: string, parentId: string) =>
-  `${lessonId.toLowerCase()}/${parentId}`;
+export const parentLessonKey = (lessonId: string, parentId: string) => `${lessonId}/${parentId}`;
 
 /**
  * Locks many parents' lessons at once (FOR UPDATE, in id order), each only if it is that parent's.
