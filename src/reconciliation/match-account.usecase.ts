@@ -60,6 +60,20 @@ const chinaDay = (column: string) => `(${column} AT TIME ZONE '${CHINA_ZONE}')::
 /** The instant a China date (an SQL date expression) begins. */
 const chinaMidnight = (day: string) => `((${day})::timestamp AT TIME ZONE '${CHINA_ZONE}')`;
 
+/**
+ * The SET list of a line matched by reference (`rule`) to `link` (instruction_id or payment_id =
+ * c.<link>): matched when its amount is `expected`, else an amount mismatch that keeps the link
+ * but names no ledger transaction. The candidate row is `c`; the custody account is $2.
+ */
+const referenceMatch = (rule: string, link: string, expected: string, transaction: string) => `
+         status = CASE WHEN l.amount_fen = c.${expected} THEN 'matched' ELSE 'amount_mismatch' END,
+         match_rule = '${rule}',
+         ${link} = c.${link},
+         ledger_transaction_id = CASE WHEN l.amount_fen = c.${expected} THEN c.${transaction} END,
+         ledger_date = CASE WHEN l.amount_fen = c.${expected}
+                            THEN ${ledgerDateOf(`c.${transaction}`, '$2')} END,
+         matched_at = now()`;
+
 interface ReversalPair {
   reversal_id: string;
   reversal_ref: string;
@@ -185,15 +199,7 @@ export class MatchAccount {
            AND NOT EXISTS (SELECT 1 FROM reconciliation_lines x WHERE x.instruction_id = b.id)
          ORDER BY b.id, (l.amount_fen = b.amount_fen) DESC, l.booking_date, l.id
        )
-       UPDATE reconciliation_lines l SET
-         status = CASE WHEN l.amount_fen = c.instructed_fen THEN 'matched' ELSE 'amount_mismatch' END,
-         match_rule = 'instruction_ref',
-         instruction_id = c.instruction_id,
-         ledger_transaction_id = CASE WHEN l.amount_fen = c.instructed_fen
-                                      THEN c.completion_transaction_id END,
-         ledger_date = CASE WHEN l.amount_fen = c.instructed_fen
-                            THEN ${ledgerDateOf('c.completion_transaction_id', '$2')} END,
-         matched_at = now()
+       UPDATE reconciliation_lines l SET ${referenceMatch('instruction_ref', 'instruction_id', 'instructed_fen', 'completion_transaction_id')}
        FROM candidate c WHERE l.id = c.line_id`,
       [account.accountNo, account.custodyCashAccountId],
     );
@@ -212,15 +218,7 @@ export class MatchAccount {
            AND p.account_no = $1 AND p.ledger_transaction_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM reconciliation_lines x WHERE x.payment_id = p.id)
        )
-       UPDATE reconciliation_lines l SET
-         status = CASE WHEN l.amount_fen = c.notified_fen THEN 'matched' ELSE 'amount_mismatch' END,
-         match_rule = 'payment_ref',
-         payment_id = c.payment_id,
-         ledger_transaction_id = CASE WHEN l.amount_fen = c.notified_fen
-                                      THEN c.ledger_transaction_id END,
-         ledger_date = CASE WHEN l.amount_fen = c.notified_fen
-                            THEN ${ledgerDateOf('c.ledger_transaction_id', '$2')} END,
-         matched_at = now()
+       UPDATE reconciliation_lines l SET ${referenceMatch('payment_ref', 'payment_id', 'notified_fen', 'ledger_transaction_id')}
        FROM candidate c WHERE l.id = c.line_id`,
       [account.accountNo, account.custodyCashAccountId],
     );
