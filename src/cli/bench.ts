@@ -23,7 +23,8 @@ import { LedgerChecks, checkLedger } from './bench/checks';
 import { ConfirmRequest, Percentiles, confirmLoad } from './bench/load';
 import { PgbenchProtocol, runPgbench } from './bench/pgbench';
 import { SeedShape, lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
-import { DatabaseCpu, Service, freePort, machineCpu, run } from './bench/service';
+import { freePort } from '../common/net/free-port';
+import { DatabaseCpu, Service, machineCpu, run } from './bench/service';
 
 interface Options {
   institutions: number;

@@ -4,8 +4,6 @@
  * gateway as the daily job does, reconciles to zero difference and closes the day. The bank's CSV
  * of the same day is the same statement.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { HttpBankGateway } from '../../src/bank/http-bank.gateway';
@@ -13,12 +11,13 @@ import { Order } from '../../src/orders/entities/order.entity';
 import { FetchStatements } from '../../src/reconciliation/fetch-statements.usecase';
 import { ReconciliationModule } from '../../src/reconciliation/reconciliation.module';
 import {
-  TEST_WEBHOOK_SECRET,
+  ServiceWithSandbox,
   TestSandbox,
-  startTestSandbox,
+  payIntoCustody,
+  startServiceWithSandbox,
   waitUntil,
 } from '../sandbox-bank/sandbox-harness';
-import { TestApp, createTestApp } from '../support/app';
+import { TestApp } from '../support/app';
 import {
   createCourse,
   createInstitution,
@@ -27,7 +26,6 @@ import {
   tokens,
 } from '../support/factories';
 import { expectInstitutionInvariant } from '../support/invariant';
-import { expectBooksBalanced } from '../support/ledger-checks';
 import { eventually } from '../support/waiting';
 import { today, uploadAsBank } from './support';
 
@@ -35,29 +33,14 @@ describe('a day with the sandbox bank reconciles to zero', () => {
   let t: TestApp;
   let dataSource: DataSource;
   let sandbox: TestSandbox;
+  let service: ServiceWithSandbox;
 
   beforeAll(async () => {
-    const port = await freePort();
-    sandbox = await startTestSandbox({
-      notifyUrl: `http://127.0.0.1:${port}/v1/bank/notifications`,
-    });
-    t = await createTestApp(
-      {
-        BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-        BANK_API_URL: sandbox.bank.url,
-        QUEUE_BACKOFF_MS: '20',
-      },
-      [ReconciliationModule],
-    );
-    dataSource = t.app.get(DataSource);
-    await t.app.listen(port, '127.0.0.1');
+    service = await startServiceWithSandbox([ReconciliationModule]);
+    ({ t, dataSource, sandbox } = service);
   });
 
-  afterAll(async () => {
-    await sandbox?.close();
-    if (dataSource) await expectBooksBalanced(dataSource);
-    await t?.close();
-  });
+  afterAll(() => service?.close());
 
   it('pays, settles, fetches the statement and closes the day', async () => {
     const school = await createInstitution(dataSource);
@@ -70,15 +53,11 @@ describe('a day with the sandbox bank reconciles to zero', () => {
     const orders: Order[] = [];
     for (const payer of ['6214830277770001', '6214830277770002', '6214830277770003']) {
       const order = await createOrder(dataSource, { institution: school.institution, course });
-      await request(sandbox.bank.url)
-        .post('/sandbox/payments')
-        .send({
-          payerAccount: { bankCode: 'CMB', accountNo: payer, accountName: '张伟' },
-          accountNo: school.custodyAccountNo,
-          amountFen: order.amountFen,
-          reference: order.paymentReference,
-        })
-        .expect(201);
+      await payIntoCustody(sandbox, school.custodyAccountNo, order, {
+        bankCode: 'CMB',
+        accountNo: payer,
+        accountName: '张伟',
+      });
       orders.push(order);
     }
     await waitUntil(async () => {
@@ -171,15 +150,3 @@ describe('a day with the sandbox bank reconciles to zero', () => {
     await expectInstitutionInvariant(dataSource, school.institution.id);
   });
 });
-
-/** A port free right now, for a server that must be named before it starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

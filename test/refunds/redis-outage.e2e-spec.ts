@@ -4,7 +4,7 @@
  * Runs its own Redis server on a free port, so the rest of the run is undisturbed.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { BankInstructionsService } from '../../src/bank/bank-instructions.service';
 import { createPaidOrder } from '../support/factories';
@@ -12,17 +12,7 @@ import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
 import { BankDoubleTestApp, createBankDoubleTestApp } from '../support/payouts';
 import { eventually } from '../support/waiting';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+import { freePort } from '../../src/common/net/free-port';
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const redis = spawn(

@@ -4,6 +4,7 @@
  * what arrives. Other test files that need a bank can use it too.
  */
 import { plainToInstance } from 'class-transformer';
+import request from 'supertest';
 import { validate } from 'class-validator';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
@@ -15,7 +16,12 @@ import {
   SandboxBankOptions,
   startSandboxBank,
 } from '../../src/bank/sandbox/sandbox-bank';
+import { freePort } from '../../src/common/net/free-port';
 import { dropDatabase } from '../../src/database/ensure-database';
+import { DataSource } from 'typeorm';
+import { ModuleMetadata } from '@nestjs/common';
+import { TestApp, createTestApp } from '../support/app';
+import { expectBooksBalanced } from '../support/ledger-checks';
 
 export const TEST_WEBHOOK_SECRET = 'sandbox-test-webhook-secret-0123456789';
 
@@ -161,4 +167,65 @@ export async function startTestSandbox(
       await dropDatabase(databaseUrl);
     },
   };
+}
+
+export interface ServiceWithSandbox {
+  t: TestApp;
+  dataSource: DataSource;
+  sandbox: TestSandbox;
+  /** Stops the bank, checks that the books balance, closes the service. */
+  close(): Promise<void>;
+}
+
+/**
+ * The service listening on loopback with a sandbox bank of its own: the bank notifies the service,
+ * the service calls the bank (BANK_API_URL), with quick queue retries.
+ */
+export async function startServiceWithSandbox(
+  extraImports: ModuleMetadata['imports'] = [],
+): Promise<ServiceWithSandbox> {
+  // Each side must know the other's address before it starts: reserve the service's port.
+  const port = await freePort();
+  const sandbox = await startTestSandbox({
+    notifyUrl: `http://127.0.0.1:${port}/v1/bank/notifications`,
+  });
+  const t = await createTestApp(
+    {
+      BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      BANK_API_URL: sandbox.bank.url,
+      QUEUE_BACKOFF_MS: '20',
+    },
+    extraImports,
+  );
+  const dataSource = t.app.get(DataSource);
+  await t.app.listen(port, '127.0.0.1');
+  return {
+    t,
+    dataSource,
+    sandbox,
+    close: async () => {
+      await sandbox.close();
+      await expectBooksBalanced(dataSource);
+      await t.close();
+    },
+  };
+}
+
+/** A parent pays `order` into its institution's custody account at the sandbox bank. */
+export async function payIntoCustody(
+  sandbox: TestSandbox,
+  custodyAccountNo: string,
+  order: { amountFen: number; paymentReference: string },
+  payerAccount: { bankCode: string; accountNo: string; accountName: string },
+): Promise<{ bankTxnId: string }> {
+  const response = await request(sandbox.bank.url)
+    .post('/sandbox/payments')
+    .send({
+      payerAccount,
+      accountNo: custodyAccountNo,
+      amountFen: order.amountFen,
+      reference: order.paymentReference,
+    })
+    .expect(201);
+  return response.body as { bankTxnId: string };
 }

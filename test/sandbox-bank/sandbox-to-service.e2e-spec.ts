@@ -4,13 +4,11 @@
  * notification is absorbed by the service's event-id idempotency, and a settlement goes out
  * through HttpBankGateway and the bull worker and comes back as the bank's notification.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { NotificationView } from '../../src/bank/sandbox/sandbox-book';
 import { Order } from '../../src/orders/entities/order.entity';
-import { TestApp, createTestApp } from '../support/app';
+import { TestApp } from '../support/app';
 import {
   createCourse,
   createInstitution,
@@ -18,58 +16,50 @@ import {
   createReleasedLesson,
   tokens,
 } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
-import { TEST_WEBHOOK_SECRET, TestSandbox, startTestSandbox, waitUntil } from './sandbox-harness';
+import {
+  ServiceWithSandbox,
+  TestSandbox,
+  payIntoCustody,
+  startServiceWithSandbox,
+  waitUntil,
+} from './sandbox-harness';
 
 describe('sandbox bank → service', () => {
   let t: TestApp;
   let dataSource: DataSource;
   let sandbox: TestSandbox;
+  let service: ServiceWithSandbox;
 
   beforeAll(async () => {
-    // Each side must know the other's address before it starts: reserve the service's port.
-    const port = await freePort();
-    sandbox = await startTestSandbox({
-      notifyUrl: `http://127.0.0.1:${port}/v1/bank/notifications`,
-    });
-    t = await createTestApp({
-      BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      BANK_API_URL: sandbox.bank.url,
-      QUEUE_BACKOFF_MS: '20',
-    });
-    dataSource = t.app.get(DataSource);
-    await t.app.listen(port, '127.0.0.1');
+    service = await startServiceWithSandbox();
+    ({ t, dataSource, sandbox } = service);
   });
 
-  afterAll(async () => {
-    await sandbox?.close();
-    if (dataSource) await expectBooksBalanced(dataSource);
-    await t?.close();
-  });
+  afterAll(() => service?.close());
+
+  /** An institution of its own with one order awaiting payment. */
+  const unpaidOrder = async () => {
+    const school = await createInstitution(dataSource);
+    const course = await createCourse(dataSource, school.institution.id);
+    return {
+      school,
+      order: await createOrder(dataSource, { institution: school.institution, course }),
+    };
+  };
 
   const notificationOf = async (accountNo: string) =>
     (await request(sandbox.bank.url).get(`/sandbox/notifications?accountNo=${accountNo}`)).body
       .items[0] as NotificationView | undefined;
 
   it('a parent paying the order reference activates the order', async () => {
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await createOrder(dataSource, { institution: school.institution, course });
+    const { school, order } = await unpaidOrder();
     await request(sandbox.bank.url)
       .put(`/sandbox/accounts/${school.custodyAccountNo}`)
       .send({ bankCode: 'ICBC', accountName: `${school.institution.name} custody` })
       .expect(200);
 
     const payer = { bankCode: 'CMB', accountNo: '6214830212345678', accountName: '王芳' };
-    await request(sandbox.bank.url)
-      .post('/sandbox/payments')
-      .send({
-        payerAccount: payer,
-        accountNo: school.custodyAccountNo,
-        amountFen: order.amountFen,
-        reference: order.paymentReference,
-      })
-      .expect(201);
+    await payIntoCustody(sandbox, school.custodyAccountNo, order, payer);
 
     await waitUntil(
       async () => (await notificationOf(school.custodyAccountNo))?.status === 'delivered',
@@ -80,22 +70,16 @@ describe('sandbox bank → service', () => {
   });
 
   it('a notification delivered twice is booked once', async () => {
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await createOrder(dataSource, { institution: school.institution, course });
+    const { school, order } = await unpaidOrder();
     await request(sandbox.bank.url)
       .post('/sandbox/faults')
       .send({ accountNo: school.custodyAccountNo, duplicateNotifications: 1 })
       .expect(200);
-    const payment = await request(sandbox.bank.url)
-      .post('/sandbox/payments')
-      .send({
-        payerAccount: { bankCode: 'CMB', accountNo: '6214830299990000', accountName: 'Li Lei' },
-        accountNo: school.custodyAccountNo,
-        amountFen: order.amountFen,
-        reference: order.paymentReference,
-      })
-      .expect(201);
+    const payment = await payIntoCustody(sandbox, school.custodyAccountNo, order, {
+      bankCode: 'CMB',
+      accountNo: '6214830299990000',
+      accountName: 'Li Lei',
+    });
 
     await waitUntil(
       async () => (await notificationOf(school.custodyAccountNo))?.status === 'delivered',
@@ -107,24 +91,18 @@ describe('sandbox bank → service', () => {
     });
     const [{ n }] = await dataSource.query(
       'SELECT count(*)::int AS n FROM payments WHERE bank_txn_id = $1',
-      [payment.body.bankTxnId],
+      [payment.bankTxnId],
     );
     expect(n).toBe(1);
   });
 
   it('transfer results reach the service (unknown instructions become exceptions, 200)', async () => {
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await createOrder(dataSource, { institution: school.institution, course });
-    await request(sandbox.bank.url)
-      .post('/sandbox/payments')
-      .send({
-        payerAccount: { bankCode: 'CMB', accountNo: '6214830288880000', accountName: 'Han Mei' },
-        accountNo: school.custodyAccountNo,
-        amountFen: order.amountFen,
-        reference: order.paymentReference,
-      })
-      .expect(201);
+    const { school, order } = await unpaidOrder();
+    await payIntoCustody(sandbox, school.custodyAccountNo, order, {
+      bankCode: 'CMB',
+      accountNo: '6214830288880000',
+      accountName: 'Han Mei',
+    });
     const transfer = await request(sandbox.bank.url)
       .post('/bank/transfers')
       .send({
@@ -148,18 +126,12 @@ describe('sandbox bank → service', () => {
   });
 
   it('a settlement is paid by the sandbox bank, through the worker and back by notification', async () => {
-    const school = await createInstitution(dataSource);
-    const course = await createCourse(dataSource, school.institution.id);
-    const order = await createOrder(dataSource, { institution: school.institution, course });
-    await request(sandbox.bank.url)
-      .post('/sandbox/payments')
-      .send({
-        payerAccount: { bankCode: 'CMB', accountNo: '6214830277770000', accountName: 'Zhang Wei' },
-        accountNo: school.custodyAccountNo,
-        amountFen: order.amountFen,
-        reference: order.paymentReference,
-      })
-      .expect(201);
+    const { school, order } = await unpaidOrder();
+    await payIntoCustody(sandbox, school.custodyAccountNo, order, {
+      bankCode: 'CMB',
+      accountNo: '6214830277770000',
+      accountName: 'Zhang Wei',
+    });
     await waitUntil(
       async () =>
         (await dataSource.manager.findOneByOrFail(Order, { id: order.id })).status === 'active',
@@ -218,15 +190,3 @@ describe('sandbox bank → service', () => {
     });
   });
 });
-
-/** A port free right now, for a server that must be named before it starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
