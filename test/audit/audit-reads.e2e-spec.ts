@@ -9,7 +9,6 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { EXPORT_BATCH } from '../../src/audit/journal.service';
 import { Order } from '../../src/orders/entities/order.entity';
-import { TestApp, createTestApp } from '../support/app';
 import { paymentNotification, sendBankNotification } from '../support/bank';
 import {
   InstitutionFixture,
@@ -18,24 +17,20 @@ import {
   newDistrictId,
   tokens,
 } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import { dbNow, eventually, ledger, paidRefund, recordLesson, schoolWithOrders } from './support';
 
 describe('audit reads (HTTP)', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const get = (path: string, token: string) =>
     request(t.http).get(path).set('Authorization', token);

@@ -4,7 +4,6 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { Order } from '../../src/orders/entities/order.entity';
-import { TestApp, createTestApp } from '../support/app';
 import { paymentNotification, sendBankNotification } from '../support/bank';
 import {
   InstitutionFixture,
@@ -13,26 +12,23 @@ import {
   createOrder,
   tokens,
 } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 
 describe('bank notifications (HTTP)', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let school: InstitutionFixture;
   let neighbour: InstitutionFixture;
   const ledger = new LedgerService();
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
+    t = await createLedgerTestApp();
+    dataSource = t.dataSource;
     school = await createInstitution(dataSource);
     neighbour = await createInstitution(dataSource, { districtId: school.institution.districtId });
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const newOrder = async (fixture = school) => {
     const course = await createCourse(dataSource, fixture.institution.id);

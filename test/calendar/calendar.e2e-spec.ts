@@ -5,25 +5,20 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { CalendarService } from '../../src/calendar/calendar.service';
-import { TestApp, createTestApp } from '../support/app';
 import { createInstitution, newDistrictId, tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 
 describe('calendar', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const put = (districtId: string, day: string, body: object, token = as.operator(districtId)) =>
     request(t.http)

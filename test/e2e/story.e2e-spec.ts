@@ -12,14 +12,14 @@ import { isoDate, newDistrictId } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
 import {
-  BankDoubleTestApp,
+  LedgerTestApp,
   closeWithBooksBalanced,
   createBankDoubleTestApp,
-} from '../support/payouts';
+} from '../support/ledger-app';
 import { eventually } from '../support/waiting';
 
 describe('the whole story (HTTP)', () => {
-  let t: BankDoubleTestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   const ledger = new LedgerService();
 

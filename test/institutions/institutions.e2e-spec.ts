@@ -6,14 +6,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { INSTITUTION_ACCOUNT_CODES } from '../../src/ledger/chart-of-accounts';
-import { TestApp, createTestApp } from '../support/app';
 import { createInstitution, newDistrictId, tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 
 const accountNo = () => `62${Array.from(randomBytes(14), (b) => String(b % 10)).join('')}`;
 
 describe('institutions (HTTP)', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
   const district = newDistrictId();
@@ -21,16 +20,12 @@ describe('institutions (HTTP)', () => {
   let operator: string;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
     operator = as.operator(district);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const registration = (overrides: Record<string, unknown> = {}) => ({
     name: 'Bright Minds Training Centre',

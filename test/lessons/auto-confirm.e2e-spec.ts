@@ -22,9 +22,8 @@ import {
 } from '../../src/lessons/auto-confirm-lessons.processor';
 import { AutoConfirmLessons } from '../../src/lessons/usecases/auto-confirm-lessons';
 import { JobName, QueueName } from '../../src/queues/queues';
-import { TestApp, createTestApp } from '../support/app';
 import { createInstitution, newDistrictId, tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   PaidOrder,
   booksOf,
@@ -46,22 +45,18 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5_000): 
 }
 
 describe('auto-confirmation', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
   let autoConfirm: AutoConfirmLessons;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
     autoConfirm = t.app.get(AutoConfirmLessons);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   /** A district whose policy confirms after `days` working days (null: off, as by default). */
   async function district(days: number | null, calendar: Record<string, string> = {}) {

@@ -5,9 +5,8 @@
  */
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { TestApp, createTestApp } from '../support/app';
-import { createInstitution, tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { createInstitution } from '../support/factories';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   PaidOrder,
   booksOf,
@@ -41,7 +40,7 @@ interface Call {
 }
 
 describe('lessons: authorization', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let ours: PaidOrder;
   let theirs: PaidOrder;
@@ -50,9 +49,9 @@ describe('lessons: authorization', () => {
   let token: Record<Exclude<Caller, 'none'>, string>;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    const as = tokens(t.config);
+    t = await createLedgerTestApp();
+    const { as } = t;
+    dataSource = t.dataSource;
     ours = await paidOrder(dataSource);
     const district = ours.fixture.institution.districtId;
     const neighbour = await createInstitution(dataSource, { districtId: district });
@@ -87,10 +86,7 @@ describe('lessons: authorization', () => {
       .expect(200);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const ROLE: [number, string] = [403, 'FORBIDDEN_ROLE'];
   const ORDER_404: [number, string] = [404, 'ORDER_NOT_FOUND'];

@@ -8,9 +8,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import { TestApp, createTestApp } from '../support/app';
 import { tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   PaidOrder,
   booksOf,
@@ -30,20 +29,16 @@ interface BatchWork {
 }
 
 describe('lessons: concurrency', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   async function recordedLesson(paid: PaidOrder, minutes = 60): Promise<string> {
     const response = await recordLesson(t, as.institution(paid.fixture.institution), {

@@ -4,9 +4,8 @@
  */
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { TestApp, createTestApp } from '../support/app';
 import { tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   PaidOrder,
   booksOf,
@@ -21,7 +20,7 @@ import {
 const TOO_LONG = 'x'.repeat(501);
 
 describe('lessons: bad input', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
   let paid: PaidOrder;
@@ -29,9 +28,8 @@ describe('lessons: bad input', () => {
   let disputed: string;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
     paid = await paidOrder(dataSource);
     const institution = as.institution(paid.fixture.institution);
     const parent = as.parent(paid.order.parentId);
@@ -52,10 +50,7 @@ describe('lessons: bad input', () => {
     }).expect(200);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const expectInvalid = (response: request.Response, field?: string) => {
     expect(response.status).toBe(400);

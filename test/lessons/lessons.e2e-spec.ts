@@ -6,9 +6,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { LedgerService } from '../../src/ledger/ledger.service';
-import { TestApp, createTestApp } from '../support/app';
 import { createInstitution, createOrder, isoDate, tokens } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   PaidOrder,
   booksOf,
@@ -22,20 +21,16 @@ import {
 } from './support';
 
 describe('lessons (HTTP)', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const institutionOf = (paid: PaidOrder) => as.institution(paid.fixture.institution);
   const parentOf = (paid: PaidOrder) => as.parent(paid.order.parentId);

@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { TestApp, createTestApp } from '../support/app';
 import {
   InstitutionFixture,
   createCourse,
@@ -12,27 +11,23 @@ import {
   payOrder,
   tokens,
 } from '../support/factories';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 
 describe('orders (HTTP)', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
   let school: InstitutionFixture;
   let courseId: string;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
+    ({ dataSource, as } = t);
     school = await createInstitution(dataSource);
     courseId = (await createCourse(dataSource, school.institution.id, { lessonCount: 100 })).id;
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const place = (parentId: string, body: object, key?: string) => {
     const call = request(t.http).post('/v1/orders').set('Authorization', as.parent(parentId));

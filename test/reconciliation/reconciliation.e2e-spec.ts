@@ -19,7 +19,6 @@ import {
   RECONCILIATION_OPTIONS,
 } from '../../src/reconciliation/reconciliation.constants';
 import { ReconciliationModule } from '../../src/reconciliation/reconciliation.module';
-import { TestApp, createTestApp } from '../support/app';
 import { paymentNotification, sendBankNotification } from '../support/bank';
 import {
   InstitutionFixture,
@@ -30,8 +29,8 @@ import {
 } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
-import { expectBooksBalanced } from '../support/ledger-checks';
 import { eventually } from '../support/waiting';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   Movements,
   bankCsv,
@@ -69,14 +68,14 @@ class StatementBank implements BankGateway {
 const MAX_BODY = 2 * 1024 * 1024;
 
 describe('bank reconciliation (HTTP, worker, ledger)', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let as: ReturnType<typeof tokens>;
   const bank = new StatementBank();
   const ledger = new LedgerService();
 
   beforeAll(async () => {
-    t = await createTestApp(
+    t = await createLedgerTestApp(
       { QUEUE_BACKOFF_MS: '20' },
       [ReconciliationModule],
       [
@@ -87,14 +86,10 @@ describe('bank reconciliation (HTTP, worker, ledger)', () => {
         },
       ],
     );
-    dataSource = t.app.get(DataSource);
-    as = tokens(t.config);
+    ({ dataSource, as } = t);
   });
 
-  afterAll(async () => {
-    await expectBooksBalanced(dataSource);
-    await t.close();
-  });
+  afterAll(() => closeWithBooksBalanced(t));
 
   const district = (m: { school: InstitutionFixture } | InstitutionFixture) =>
     ('school' in m ? m.school : m).institution.districtId;

@@ -10,7 +10,7 @@ import { BankInstructionsService } from '../../src/bank/bank-instructions.servic
 import { createPaidOrder } from '../support/factories';
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
-import { BankDoubleTestApp, createBankDoubleTestApp } from '../support/payouts';
+import { LedgerTestApp, createBankDoubleTestApp } from '../support/ledger-app';
 import { eventually } from '../support/waiting';
 import { freePort } from '../../src/common/net/free-port';
 
@@ -42,7 +42,7 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 describe('refunds while Redis is down', () => {
-  let t: BankDoubleTestApp;
+  let t: LedgerTestApp;
   let redis: ChildProcess;
   let port: number;
   const bank = new FakeBankGateway();

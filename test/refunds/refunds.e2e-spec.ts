@@ -17,14 +17,14 @@ import {
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
 import {
-  BankDoubleTestApp,
+  LedgerTestApp,
   closeWithBooksBalanced,
   createBankDoubleTestApp,
-} from '../support/payouts';
+} from '../support/ledger-app';
 import { eventually } from '../support/waiting';
 
 describe('refunds (HTTP, queue, outbox)', () => {
-  let t: BankDoubleTestApp;
+  let t: LedgerTestApp;
   const bank = new FakeBankGateway();
   const ledger = new LedgerService();
 

@@ -11,14 +11,14 @@ import { InstitutionFixture, createInstitution, createPaidOrder } from '../suppo
 import { FakeBankGateway } from '../support/fake-bank-gateway';
 import { expectInstitutionInvariant } from '../support/invariant';
 import {
-  BankDoubleTestApp,
+  LedgerTestApp,
   closeWithBooksBalanced,
   createBankDoubleTestApp,
-} from '../support/payouts';
+} from '../support/ledger-app';
 import { eventually } from '../support/waiting';
 
 describe('settlements (HTTP, queue, outbox)', () => {
-  let t: BankDoubleTestApp;
+  let t: LedgerTestApp;
   const bank = new FakeBankGateway();
   const ledger = new LedgerService();
 
