@@ -1,6 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import {
   FIND_CHECKED_TRANSACTION,
+  POSTING_ID_FROM_SEQUENCE,
   ledgerApplyPostingFunction,
   ledgerCheckTransactionFunction,
 } from './shared/ledger-functions';
@@ -41,9 +42,6 @@ const FIND_UNCHECKED_TRANSACTION = `
             RETURN NULL;
           END IF;
         END IF;`;
-
-const POSTING_ID_FROM_SEQUENCE = `
-        NEW.id := nextval('ledger_postings_id_seq'::regclass);`;
 
 export class CheckLedgerTransactionOnce1795377000000 implements MigrationInterface {
   name = 'CheckLedgerTransactionOnce1795377000000';

@@ -81,11 +81,28 @@ export function ledgerCheckTransactionFunction(findTransaction: string): string 
       END $$`;
 }
 
+/** Postings take their id from the sequence, whatever the INSERT said (see CheckLedgerTransactionOnce). */
+export const POSTING_ID_FROM_SEQUENCE = `
+        NEW.id := nextval('ledger_postings_id_seq'::regclass);`;
+
+type Total = 'posted_debits' | 'posted_credits' | 'pending_debits' | 'pending_credits';
+
+/** What the posting NEW adds to each of its account's totals (debit > 0, credit < 0). */
+const POSTING_ADDS: Record<Total, string> = {
+  posted_debits: `CASE WHEN NEW.phase = 'posted' AND NEW.amount > 0 THEN NEW.amount ELSE 0 END`,
+  posted_credits: `CASE WHEN NEW.phase = 'posted' AND NEW.amount < 0 THEN -NEW.amount ELSE 0 END`,
+  pending_debits: `CASE WHEN NEW.phase = 'pending' AND NEW.amount > 0 THEN NEW.amount
+                   WHEN NEW.phase = 'resolved' AND NEW.amount < 0 THEN NEW.amount ELSE 0 END`,
+  pending_credits: `CASE WHEN NEW.phase = 'pending' AND NEW.amount < 0 THEN -NEW.amount
+                   WHEN NEW.phase = 'resolved' AND NEW.amount > 0 THEN -NEW.amount ELSE 0 END`,
+};
+const TOTALS = Object.keys(POSTING_ADDS) as Total[];
+
 /**
- * ledger_apply_posting(), the BEFORE INSERT trigger function of postings: applies a posting to its
- * account under the account's row lock, and stamps the posting with the account's running totals
- * so that any past balance is one index lookup away. `prelude` (PL/pgSQL) runs first. Later
- * migrations replace the function through this.
+ * ledger_apply_posting(), the BEFORE INSERT trigger function of postings (up to
+ * ApplyPostingsPerStatement): applies a posting to its account under the account's row lock, and
+ * stamps the posting with the account's running totals so that any past balance is one index
+ * lookup away. `prelude` (PL/pgSQL) runs first.
  */
 export function ledgerApplyPostingFunction(prelude: string): string {
   return `
@@ -94,16 +111,7 @@ export function ledgerApplyPostingFunction(prelude: string): string {
         account ledger_accounts%ROWTYPE;
       BEGIN${prelude}
         UPDATE ledger_accounts SET
-          posted_debits = posted_debits
-            + CASE WHEN NEW.phase = 'posted' AND NEW.amount > 0 THEN NEW.amount ELSE 0 END,
-          posted_credits = posted_credits
-            + CASE WHEN NEW.phase = 'posted' AND NEW.amount < 0 THEN -NEW.amount ELSE 0 END,
-          pending_debits = pending_debits
-            + CASE WHEN NEW.phase = 'pending' AND NEW.amount > 0 THEN NEW.amount
-                   WHEN NEW.phase = 'resolved' AND NEW.amount < 0 THEN NEW.amount ELSE 0 END,
-          pending_credits = pending_credits
-            + CASE WHEN NEW.phase = 'pending' AND NEW.amount < 0 THEN -NEW.amount
-                   WHEN NEW.phase = 'resolved' AND NEW.amount > 0 THEN -NEW.amount ELSE 0 END,
+          ${TOTALS.map((total) => `${total} = ${total}\n            + ${POSTING_ADDS[total]},`).join('\n          ')}
           version = version + 1
         WHERE id = NEW.account_id
         RETURNING * INTO account;
@@ -112,10 +120,42 @@ export function ledgerApplyPostingFunction(prelude: string): string {
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_ledger_postings_account';
         END IF;
         NEW.account_version := account.version;
-        NEW.posted_debits_after := account.posted_debits;
-        NEW.posted_credits_after := account.posted_credits;
-        NEW.pending_debits_after := account.pending_debits;
-        NEW.pending_credits_after := account.pending_credits;
+        ${TOTALS.map((total) => `NEW.${total}_after := account.${total};`).join('\n        ')}
+        NEW.recorded_at := clock_timestamp();
+        RETURN NEW;
+      END $$`;
+}
+
+/**
+ * ledger_apply_posting() from ApplyPostingsPerStatement on: stamps a posting with its account's
+ * next version and running totals, and refuses it when they break the account's limits, without
+ * writing the account (a statement trigger does that once). `readAccount` locks the account row
+ * and reads, INTO account, the state the posting follows (version, the four totals) and the
+ * account's type and non_negative; `prelude` (PL/pgSQL) runs first.
+ */
+export function ledgerStampPostingFunction(prelude: string, readAccount: string): string {
+  return `
+      CREATE OR REPLACE FUNCTION ledger_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        account record;
+      BEGIN${prelude}${readAccount}
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'ledger account % does not exist', NEW.account_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_ledger_postings_account';
+        END IF;
+        NEW.account_version := account.version + 1;
+        ${TOTALS.map((total) => `NEW.${total}_after := account.${total}\n          + ${POSTING_ADDS[total]};`).join('\n        ')}
+        IF least(NEW.posted_debits_after, NEW.posted_credits_after,
+                 NEW.pending_debits_after, NEW.pending_credits_after) < 0 THEN
+          RAISE EXCEPTION 'posting would take the totals of ledger account % below zero', NEW.account_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_accounts_totals';
+        END IF;
+        IF account.non_negative AND NOT (CASE account.type
+             WHEN 'liability' THEN NEW.posted_debits_after + NEW.pending_debits_after <= NEW.posted_credits_after
+             ELSE NEW.posted_credits_after + NEW.pending_credits_after <= NEW.posted_debits_after END) THEN
+          RAISE EXCEPTION 'posting would take ledger account % past its balance (ck_ledger_accounts_non_negative)', NEW.account_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_accounts_non_negative';
+        END IF;
         NEW.recorded_at := clock_timestamp();
         RETURN NEW;
       END $$`;

@@ -481,6 +481,86 @@ describe('ledger (PostgreSQL)', () => {
       expect(error?.code).toBe('23514');
       expect(error?.message).toMatch(/ck_ledger_accounts_non_negative/);
     });
+
+    /** The account row and its postings' stamps (version and the totals after each posting). */
+    async function stampsOf(accountId: string) {
+      const [account] = await dataSource.query(
+        `SELECT version::int, posted_debits::int AS debits, posted_credits::int AS credits
+         FROM ledger_accounts WHERE id = $1`,
+        [accountId],
+      );
+      const postings = await dataSource.query(
+        `SELECT account_version::int AS version, posted_debits_after::int AS debits,
+                posted_credits_after::int AS credits
+         FROM ledger_postings WHERE account_id = $1 ORDER BY id`,
+        [accountId],
+      );
+      return { account, postings };
+    }
+
+    it('stamps each posting of one statement after the one before it, and the account with the last', async () => {
+      const order = await fundedOrder(10);
+      const txId = randomUUID();
+      const error = await rawSql(
+        insertTransaction(txId, order.institutionId),
+        insertPostings(
+          txId,
+          [order.escrow, 3],
+          [order.suspense, -3],
+          [order.escrow, 4],
+          [order.suspense, -4],
+          [order.escrow, -2],
+          [order.suspense, 2],
+        ),
+      );
+      expect(error).toBeUndefined();
+      const { account, postings } = await stampsOf(order.escrow);
+      expect(postings).toEqual([
+        { version: 1, debits: 0, credits: 10 },
+        { version: 2, debits: 3, credits: 10 },
+        { version: 3, debits: 7, credits: 10 },
+        { version: 4, debits: 7, credits: 12 },
+      ]);
+      expect(account).toEqual({ version: 4, debits: 7, credits: 12 });
+    });
+
+    it('keeps the account at its last stamp when one query inserts postings twice', async () => {
+      const order = await fundedOrder(10);
+      const txId = randomUUID();
+      const legs = (escrowFen: number) =>
+        `('${txId}'::uuid, '${order.escrow}'::uuid, 'posted', ${escrowFen}),
+         ('${txId}'::uuid, '${order.suspense}'::uuid, 'posted', ${-escrowFen})`;
+      const error = await rawSql(
+        insertTransaction(txId, order.institutionId),
+        `WITH first AS (
+           INSERT INTO ledger_postings (transaction_id, account_id, phase, amount)
+           VALUES ${legs(3)} RETURNING id)
+         INSERT INTO ledger_postings (transaction_id, account_id, phase, amount)
+         SELECT * FROM (VALUES ${legs(4)}) v WHERE (SELECT count(*) FROM first) = 2`,
+      );
+      expect(error).toBeUndefined();
+      const { account, postings } = await stampsOf(order.escrow);
+      expect(postings.map((posting: { version: number }) => posting.version)).toEqual([1, 2, 3]);
+      expect(account).toEqual(postings[2]);
+      expect(account).toEqual({ version: 3, debits: 7, credits: 10 });
+    });
+
+    it('refuses a liability driven below zero and back within one statement', async () => {
+      const order = await fundedOrder(10);
+      const txId = randomUUID();
+      // Ends where it began, but the escrow's stamp after its first posting would be -1 fen.
+      const error = await rawSql(
+        insertTransaction(txId, order.institutionId),
+        insertPostings(txId, [order.escrow, 11], [order.escrow, -11]),
+      );
+      expect(error?.code).toBe('23514');
+      expect(error?.message).toMatch(/ck_ledger_accounts_non_negative/);
+      expect((await stampsOf(order.escrow)).account).toEqual({
+        version: 1,
+        debits: 0,
+        credits: 10,
+      });
+    });
   });
 
   it('keeps one account per code and owner when opened concurrently', async () => {

@@ -1,0 +1,80 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import {
+  POSTING_ID_FROM_SEQUENCE,
+  ledgerApplyPostingFunction,
+  ledgerStampPostingFunction,
+} from './shared/ledger-functions';
+
+/**
+ * Applies postings to their accounts once per statement instead of once per posting. A lesson
+ * release has four postings on two accounts, so each confirmation rewrote its institution's
+ * settlement_payable row twice, and each rewrite re-read the account table's six CHECK
+ * constraints and fired its guard trigger; a batch of confirmations rewrote the row twice per
+ * lesson.
+ *
+ * The BEFORE INSERT row trigger still stamps every posting, in insertion order, with its account's
+ * next version and running totals, under the account's row lock (FOR NO KEY UPDATE, the lock the
+ * UPDATE took). It reads them from the account row or, when the same statement already inserted
+ * postings of the account, from the last of those (a row trigger's queries see the rows its
+ * statement inserted before): those are the only postings newer than their account row. It refuses
+ * a posting whose stamped totals break the account's limits, under the names of the constraints
+ * that state them (ck_ledger_accounts_totals, ck_ledger_accounts_non_negative), so every stamped
+ * state stays within them, not only the statement's last.
+ *
+ * The AFTER INSERT statement trigger then writes each account's last stamp (its highest version)
+ * to the account row, once; an account row never goes back to an older version, even when one
+ * query inserts postings twice. The account row keeps all its CHECK constraints and its guard.
+ * Inside the statement the account row lags its postings; nothing reads it in between (the
+ * statement's own queries see the snapshot from before it began, as before).
+ */
+const STAMP_FROM_ACCOUNT_OR_STATEMENT = `
+        SELECT a.type, a.non_negative, coalesce(p.account_version, a.version) AS version,
+               coalesce(p.posted_debits_after, a.posted_debits) AS posted_debits,
+               coalesce(p.posted_credits_after, a.posted_credits) AS posted_credits,
+               coalesce(p.pending_debits_after, a.pending_debits) AS pending_debits,
+               coalesce(p.pending_credits_after, a.pending_credits) AS pending_credits
+          INTO account
+          FROM ledger_accounts a
+          LEFT JOIN LATERAL (
+            SELECT * FROM ledger_postings
+            WHERE account_id = a.id AND account_version > a.version
+            ORDER BY account_version DESC LIMIT 1) p ON true
+         WHERE a.id = NEW.account_id
+           FOR NO KEY UPDATE OF a;`;
+
+const APPLY_STAMPED_POSTINGS = `
+      CREATE FUNCTION ledger_apply_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE ledger_accounts a SET
+          posted_debits = p.posted_debits_after,
+          posted_credits = p.posted_credits_after,
+          pending_debits = p.pending_debits_after,
+          pending_credits = p.pending_credits_after,
+          version = p.account_version
+        FROM (SELECT DISTINCT ON (account_id) * FROM inserted_postings
+              ORDER BY account_id, account_version DESC) p
+        WHERE a.id = p.account_id AND a.version < p.account_version;
+        RETURN NULL;
+      END $$`;
+
+export class ApplyPostingsPerStatement1795377200000 implements MigrationInterface {
+  name = 'ApplyPostingsPerStatement1795377200000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(APPLY_STAMPED_POSTINGS);
+    await queryRunner.query(
+      ledgerStampPostingFunction(POSTING_ID_FROM_SEQUENCE, STAMP_FROM_ACCOUNT_OR_STATEMENT),
+    );
+    await queryRunner.query(`CREATE TRIGGER trg_ledger_postings_apply_to_accounts
+      AFTER INSERT ON ledger_postings REFERENCING NEW TABLE AS inserted_postings
+      FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_postings()`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      'DROP TRIGGER trg_ledger_postings_apply_to_accounts ON ledger_postings',
+    );
+    await queryRunner.query(ledgerApplyPostingFunction(POSTING_ID_FROM_SEQUENCE));
+    await queryRunner.query('DROP FUNCTION ledger_apply_postings()');
+  }
+}
