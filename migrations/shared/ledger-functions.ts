@@ -147,14 +147,14 @@ export function ledgerStampPostingFunction(prelude: string, readAccount: string)
         ${TOTALS.map((total) => `NEW.${total}_after := account.${total}\n          + ${POSTING_ADDS[total]};`).join('\n        ')}
         IF least(NEW.posted_debits_after, NEW.posted_credits_after,
                  NEW.pending_debits_after, NEW.pending_credits_after) < 0 THEN
-          RAISE EXCEPTION 'posting would take the totals of ledger account % below zero', NEW.account_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_accounts_totals';
+          RAISE EXCEPTION 'posting would take the totals of ledger account % below zero (ck_ledger_accounts_totals)', NEW.account_id
+            USING ERRCODE = 'check_violation', TABLE = 'ledger_accounts', CONSTRAINT = 'ck_ledger_accounts_totals';
         END IF;
         IF account.non_negative AND NOT (CASE account.type
              WHEN 'liability' THEN NEW.posted_debits_after + NEW.pending_debits_after <= NEW.posted_credits_after
              ELSE NEW.posted_credits_after + NEW.pending_credits_after <= NEW.posted_debits_after END) THEN
           RAISE EXCEPTION 'posting would take ledger account % past its balance (ck_ledger_accounts_non_negative)', NEW.account_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_accounts_non_negative';
+            USING ERRCODE = 'check_violation', TABLE = 'ledger_accounts', CONSTRAINT = 'ck_ledger_accounts_non_negative';
         END IF;
         NEW.recorded_at := clock_timestamp();
         RETURN NEW;

@@ -545,6 +545,24 @@ describe('ledger (PostgreSQL)', () => {
       expect(account).toEqual({ version: 3, debits: 7, credits: 10 });
     });
 
+    it('fails the statement when something keeps an account from being brought up to its postings', async () => {
+      const order = await fundedOrder(10);
+      const txId = randomUUID();
+      // A trigger added later that silently skips the account write.
+      const error = await rawSql(
+        `CREATE FUNCTION pg_temp.skip_account_write() RETURNS trigger LANGUAGE plpgsql
+           AS $$ BEGIN RETURN NULL; END $$`,
+        `CREATE TRIGGER trg_test_skip_account_write BEFORE UPDATE ON ledger_accounts
+           FOR EACH ROW EXECUTE FUNCTION pg_temp.skip_account_write()`,
+        insertTransaction(txId, order.institutionId),
+        insertPostings(txId, [order.escrow, 3], [order.suspense, -3]),
+        // Reached only when the statement wrongly succeeds: leaves other tests unaffected.
+        'DROP TRIGGER trg_test_skip_account_write ON ledger_accounts',
+      );
+      expect(error?.code).toBe('EL003');
+      expect(error?.message).toMatch(/was not brought up to its postings/);
+    });
+
     it('refuses a liability driven below zero and back within one statement', async () => {
       const order = await fundedOrder(10);
       const txId = randomUUID();
