@@ -28,21 +28,6 @@ import {
  * Inside the statement the account row lags its postings; nothing reads it in between (the
  * statement's own queries see the snapshot from before it began, as before).
  */
-const STAMP_FROM_ACCOUNT_OR_STATEMENT = `
-        SELECT a.type, a.non_negative, coalesce(p.account_version, a.version) AS version,
-               coalesce(p.posted_debits_after, a.posted_debits) AS posted_debits,
-               coalesce(p.posted_credits_after, a.posted_credits) AS posted_credits,
-               coalesce(p.pending_debits_after, a.pending_debits) AS pending_debits,
-               coalesce(p.pending_credits_after, a.pending_credits) AS pending_credits
-          INTO account
-          FROM ledger_accounts a
-          LEFT JOIN LATERAL (
-            SELECT * FROM ledger_postings
-            WHERE account_id = a.id AND account_version > a.version
-            ORDER BY account_version DESC LIMIT 1) p ON true
-         WHERE a.id = NEW.account_id
-           FOR NO KEY UPDATE OF a;`;
-
 const APPLY_STAMPED_POSTINGS = `
       CREATE FUNCTION ledger_apply_postings() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
@@ -78,9 +63,7 @@ export class ApplyPostingsPerStatement1795377200000 implements MigrationInterfac
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(APPLY_STAMPED_POSTINGS);
-    await queryRunner.query(
-      ledgerStampPostingFunction(POSTING_ID_FROM_SEQUENCE, STAMP_FROM_ACCOUNT_OR_STATEMENT),
-    );
+    await queryRunner.query(ledgerStampPostingFunction(POSTING_ID_FROM_SEQUENCE));
     await queryRunner.query(`CREATE TRIGGER trg_ledger_postings_apply_to_accounts
       AFTER INSERT ON ledger_postings REFERENCING NEW TABLE AS inserted_postings
       FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_postings()`);

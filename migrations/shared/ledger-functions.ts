@@ -98,6 +98,13 @@ const POSTING_ADDS: Record<Total, string> = {
 };
 const TOTALS = Object.keys(POSTING_ADDS) as Total[];
 
+/** After reading the posting's account INTO account: a posting needs an account. */
+const ACCOUNT_MUST_EXIST = `
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'ledger account % does not exist', NEW.account_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_ledger_postings_account';
+        END IF;`;
+
 /**
  * ledger_apply_posting(), the BEFORE INSERT trigger function of postings (up to
  * ApplyPostingsPerStatement): applies a posting to its account under the account's row lock, and
@@ -114,11 +121,7 @@ export function ledgerApplyPostingFunction(prelude: string): string {
           ${TOTALS.map((total) => `${total} = ${total}\n            + ${POSTING_ADDS[total]},`).join('\n          ')}
           version = version + 1
         WHERE id = NEW.account_id
-        RETURNING * INTO account;
-        IF NOT FOUND THEN
-          RAISE EXCEPTION 'ledger account % does not exist', NEW.account_id
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_ledger_postings_account';
-        END IF;
+        RETURNING * INTO account;${ACCOUNT_MUST_EXIST}
         NEW.account_version := account.version;
         ${TOTALS.map((total) => `NEW.${total}_after := account.${total};`).join('\n        ')}
         NEW.recorded_at := clock_timestamp();
@@ -129,20 +132,28 @@ export function ledgerApplyPostingFunction(prelude: string): string {
 /**
  * ledger_apply_posting() from ApplyPostingsPerStatement on: stamps a posting with its account's
  * next version and running totals, and refuses it when they break the account's limits, without
- * writing the account (a statement trigger does that once). `readAccount` locks the account row
- * and reads, INTO account, the state the posting follows (version, the four totals) and the
- * account's type and non_negative; `prelude` (PL/pgSQL) runs first.
+ * writing the account (a statement trigger does that once). The state the posting follows is the
+ * account row's, locked as the UPDATE locked it, or, when this statement already inserted postings
+ * of the account, the last of those: a row trigger's queries see the rows its statement inserted
+ * before, and they are the only postings newer than their account row. `prelude` (PL/pgSQL) runs
+ * first.
  */
-export function ledgerStampPostingFunction(prelude: string, readAccount: string): string {
+export function ledgerStampPostingFunction(prelude: string): string {
   return `
       CREATE OR REPLACE FUNCTION ledger_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
         account record;
-      BEGIN${prelude}${readAccount}
-        IF NOT FOUND THEN
-          RAISE EXCEPTION 'ledger account % does not exist', NEW.account_id
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_ledger_postings_account';
-        END IF;
+      BEGIN${prelude}
+        SELECT a.type, a.non_negative, coalesce(p.account_version, a.version) AS version,
+               ${TOTALS.map((total) => `coalesce(p.${total}_after, a.${total}) AS ${total}`).join(',\n               ')}
+          INTO account
+          FROM ledger_accounts a
+          LEFT JOIN LATERAL (
+            SELECT * FROM ledger_postings
+            WHERE account_id = a.id AND account_version > a.version
+            ORDER BY account_version DESC LIMIT 1) p ON true
+         WHERE a.id = NEW.account_id
+           FOR NO KEY UPDATE OF a;${ACCOUNT_MUST_EXIST}
         NEW.account_version := account.version + 1;
         ${TOTALS.map((total) => `NEW.${total}_after := account.${total}\n          + ${POSTING_ADDS[total]};`).join('\n        ')}
         IF least(NEW.posted_debits_after, NEW.posted_credits_after,
