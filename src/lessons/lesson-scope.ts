@@ -16,7 +16,10 @@ const lessonColumns = (manager: EntityManager) =>
     .columns.map((column) => `l.${column.databaseName}`)
     .join(', ');
 
-/** The lock statement of each role (and of no principal), built once from the entity metadata. */
+/**
+ * The lock statements (one per role, one without a principal, one for parents' batches), each
+ * built once from the entity metadata.
+ */
 const lockStatements = new Map<string, string>();
 
 function lockStatement(
@@ -80,7 +83,8 @@ export async function readVisibleLessons<R extends object = object>(
 /**
  * Locks a lesson row for an update (FOR UPDATE). With a principal the lesson must be theirs:
  * another's lesson is not found, never forbidden, so that its existence does not leak. A prepared
- * statement in raw SQL: it is on the path of every confirmation.
+ * statement in raw SQL: it locks for every lesson command (parents' confirmations in batches use
+ * lockParentLessons).
  */
 export async function lockLesson(
   manager: EntityManager,

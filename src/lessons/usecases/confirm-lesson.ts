@@ -71,8 +71,8 @@ async function settled<T>(work: Promise<T>): Promise<BatchOutcome<T>> {
  * institution. A rating is recorded alongside and never holds the release back (R-APP-01).
  *
  * Concurrent confirmations are grouped (DESIGN.md §7 sizes this path): one transaction locks the
- * batch's lessons, posts their holds, records them and stores their Idempotency-Keys, and every
- * answer waits for its commit. Each confirmation is checked on its own locked row, so one that is
+ * batch's lessons, records the confirmations, stores their Idempotency-Keys and posts their holds
+ * (the ledger last), and every answer waits for its commit. Each confirmation is checked on its own locked row, so one that is
  * refused (not found, already confirmed, disputed) gets its own error and the others go on; a
  * batch that fails as a whole (the database, a key stored meanwhile elsewhere) is run again one
  * confirmation per transaction, which gives each its own answer.
@@ -91,10 +91,9 @@ export class ConfirmLesson {
     private readonly metrics: MetricsService,
   ) {}
 
+  /** A parent's confirmation (the only role the route admits), answered after its batch commits. */
   execute(command: ConfirmLessonCommand): Promise<LessonDto> {
-    return command.principal.role === 'parent'
-      ? this.batcher.submit(command)
-      : this.confirmOne(command);
+    return this.batcher.submit(command);
   }
 
   /**
@@ -106,9 +105,8 @@ export class ConfirmLesson {
     manager: EntityManager,
     lesson: Lesson,
     confirmation: Confirmation,
-  ): Promise<Lesson> {
+  ): Promise<void> {
     await this.confirmLockedMany(manager, [{ lesson, confirmation }]);
-    return lesson;
   }
 
   /**
@@ -184,8 +182,9 @@ export class ConfirmLesson {
       }
       candidates.push(index);
     });
+    let confirmed: number;
     try {
-      await this.dataSource.transaction((manager) =>
+      confirmed = await this.dataSource.transaction((manager) =>
         this.confirmCandidates(manager, commands, candidates, outcomes),
       );
     } catch {
@@ -200,44 +199,33 @@ export class ConfirmLesson {
       }
       return outcomes;
     }
-    this.metrics.confirmationBatchSize.observe(candidates.length);
+    this.metrics.confirmationBatchSize.observe(confirmed);
     return outcomes;
   }
 
-  /** The batch's work inside its transaction; fills in the outcome of each candidate. */
+  /**
+   * The batch's work inside its transaction; fills in the outcome of each candidate and returns
+   * how many lessons it confirmed.
+   */
   private async confirmCandidates(
     manager: EntityManager,
     commands: ConfirmLessonCommand[],
     candidates: number[],
     outcomes: BatchOutcome<LessonDto>[],
-  ): Promise<void> {
-    const keyed = (indexes: number[]) =>
-      indexes.flatMap((index) => commands[index].idempotency ?? []);
-    const replayStored = async (indexes: number[]): Promise<number[]> => {
-      const stored = await this.idempotency.findStored(manager, keyed(indexes));
-      return indexes.filter((index) => {
-        const request = commands[index].idempotency;
-        const previous = request && stored.get(idempotencyIdentity(request));
-        if (!request || !previous) return true;
-        outcomes[index] = settledSync(() => this.idempotency.replay<LessonDto>(request, previous));
-        return false;
-      });
-    };
-
-    // A retried request finds its lesson confirmed, and so its stored response below: keys are
-    // looked up only for refused confirmations, not on every batch.
-    const work = candidates;
+  ): Promise<number> {
     const locked = await lockParentLessons(
       manager,
-      work.map((index) => ({
+      candidates.map((index) => ({
         lessonId: commands[index].lessonId,
         parentId: commands[index].principal.sub,
       })),
     );
     const at = new Date();
     const confirming: { index: number; lesson: Lesson; confirmation: Confirmation }[] = [];
-    const refused: number[] = [];
-    for (const index of work) {
+    // Keyed requests refused below: a retry finds its lesson confirmed, and so its stored
+    // response; keys are looked up only for these, not on every batch.
+    const refused: { index: number; request: IdempotentRequest }[] = [];
+    for (const index of candidates) {
       const command = commands[index];
       const lesson = locked.get(parentLessonKey(command.lessonId, command.principal.sub));
       try {
@@ -247,7 +235,7 @@ export class ConfirmLesson {
         assertAwaitingConfirmation(lesson);
       } catch (error) {
         outcomes[index] = failed(error);
-        refused.push(index);
+        if (command.idempotency) refused.push({ index, request: command.idempotency });
         continue;
       }
       const confirmation = this.confirmationOf(command, at);
@@ -257,7 +245,16 @@ export class ConfirmLesson {
     }
     // A refused request whose key is stored (a retry, or the same request sent twice and done by
     // another transaction while this one waited for the lock) gets the stored response.
-    await replayStored(refused.filter((index) => commands[index].idempotency));
+    const stored = await this.idempotency.findStored(
+      manager,
+      refused.map(({ request }) => request),
+    );
+    for (const { index, request } of refused) {
+      const previous = stored.get(idempotencyIdentity(request));
+      if (previous) {
+        outcomes[index] = settledSync(() => this.idempotency.replay<LessonDto>(request, previous));
+      }
+    }
 
     const responses: LessonDto[] = [];
     await this.confirmLockedMany(manager, confirming, async () => {
@@ -273,6 +270,7 @@ export class ConfirmLesson {
     confirming.forEach(({ index }, position) => {
       outcomes[index] = { ok: true, value: responses[position] };
     });
+    return confirming.length;
   }
 }
 
