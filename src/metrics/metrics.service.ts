@@ -11,13 +11,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { QueueName } from '../queues/queues';
-
-/** Ledger transactions after the last sealed one, in the sealer's (commit) order. */
-const UNSEALED = `SELECT count(*)::int AS unsealed FROM ledger_transactions t
-  WHERE (t.created_xid, t.seq) > coalesce(
-    (SELECT (b.last_xid, b.last_seq) FROM ledger_seal_blocks b ORDER BY b.height DESC LIMIT 1),
-    ('0'::xid8, 0::bigint))`;
+import { countUnsealed } from '../audit/sealing/chain';
+import { ALL_QUEUES } from '../queues/queues';
 
 @Injectable()
 export class MetricsService {
@@ -53,7 +48,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const name of Object.values(QueueName)) {
+        for (const name of ALL_QUEUES) {
           const queue = moduleRef.get<Queue>(getQueueToken(name), { strict: false });
           const counts = await queue.getJobCounts();
           for (const [state, count] of Object.entries(counts)) {
@@ -67,8 +62,7 @@ export class MetricsService {
       help: 'Committed ledger transactions not yet sealed into a block',
       registers: [this.registry],
       async collect() {
-        const [{ unsealed }] = await dataSource.query<{ unsealed: number }[]>(UNSEALED);
-        this.set(unsealed);
+        this.set(await countUnsealed((text, params) => dataSource.query(text, params)));
       },
     });
   }

@@ -114,6 +114,24 @@ export async function readHead(sql: Sql): Promise<SealedBlock | null> {
   return row ? blockOf(row) : null;
 }
 
+/**
+ * Ledger transactions after `after` (by default the last sealed one), in the sealer's (commit)
+ * order: those not yet sealed.
+ */
+export async function countUnsealed(sql: Sql, after?: SealKey): Promise<number> {
+  let key = after;
+  if (!key) {
+    const head = await readHeadRow(sql);
+    key = head ? { xid: head.last_xid, seq: head.last_seq } : ORIGIN_KEY;
+  }
+  const [{ n }] = (await sql(
+    `SELECT count(*)::int AS n FROM ledger_transactions t
+     WHERE (t.created_xid, t.seq) > ($1::xid8, $2::bigint)`,
+    [key.xid, key.seq],
+  )) as { n: number }[];
+  return n;
+}
+
 async function readHeadRow(sql: Sql): Promise<BlockRow | undefined> {
   const [row] = (await sql(
     `SELECT ${BLOCK_COLUMNS} FROM ledger_seal_blocks b ORDER BY b.height DESC LIMIT 1`,
@@ -407,12 +425,7 @@ export async function verifyChain(
   result.head = lastRow ? blockOf(lastRow) : null;
   const whole = fromHeight === 1 && options.toHeight === undefined;
   if (whole) {
-    const [unsealed] = (await sql(
-      `SELECT count(*)::int AS n FROM ledger_transactions t
-       WHERE (t.created_xid, t.seq) > ($1::xid8, $2::bigint)`,
-      [previous.lastKey.xid, previous.lastKey.seq],
-    )) as { n: number }[];
-    result.unsealedTransactions = unsealed.n;
+    result.unsealedTransactions = await countUnsealed(sql, previous.lastKey);
     const [orphans] = (await sql(
       `SELECT count(*)::int AS n FROM ledger_postings p
        WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = p.transaction_id)`,
