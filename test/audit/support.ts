@@ -1,11 +1,11 @@
 /** Fixtures for the audit tests: books with some history, instants, throwaway databases. */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource, EntityManager } from 'typeorm';
 import { cursorTimeSql } from '../../src/common/pagination/cursor';
-import { loadConfig } from '../../src/config/config';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { prepareDatabase } from '../../src/database/migrate';
+import { throwawayDatabaseUrl } from '../support/test-database';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { Order } from '../../src/orders/entities/order.entity';
 import {
@@ -122,9 +122,7 @@ export async function eventually<T>(
 export async function createThrowawayDatabase(
   label: string,
 ): Promise<{ url: string; drop: () => Promise<void> }> {
-  const url = new URL(loadConfig(process.env).config.databaseUrl);
-  url.pathname = `${url.pathname}_${label}_${randomBytes(3).toString('hex')}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = throwawayDatabaseUrl(label);
   await prepareDatabase({ databaseUrl });
   return { url: databaseUrl, drop: () => dropDatabase(databaseUrl) };
 }

@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { loadConfig } from '../../src/config/config';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { prepareDatabase } from '../../src/database/migrate';
+import { throwawayDatabaseUrl } from '../support/test-database';
 
 /** Processes that start together (an API and its workers, or several replicas) all migrate. */
 describe('prepareDatabase (PostgreSQL)', () => {
-  const url = new URL(loadConfig(process.env).config.databaseUrl);
-  url.pathname = `${url.pathname}_migrate_${randomBytes(3).toString('hex')}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = throwawayDatabaseUrl('migrate');
 
   afterAll(() => dropDatabase(databaseUrl));
 

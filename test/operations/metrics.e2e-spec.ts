@@ -4,21 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
-import { TestApp, createTestApp } from '../support/app';
-import { tokens } from '../support/factories';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import { lessonCommand, minutesAgo, paidOrder, recordLesson } from '../lessons/support';
 
 describe('operations: metrics', () => {
-  let t: TestApp;
-  let as: ReturnType<typeof tokens>;
+  let t: LedgerTestApp;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    as = tokens(t.config);
+    t = await createLedgerTestApp();
   });
 
-  afterAll(() => t.close());
+  afterAll(() => closeWithBooksBalanced(t));
 
   /** The value of one sample line (`name{labels} value`), or undefined. */
   function sample(text: string, name: string, labels = ''): number | undefined {
@@ -29,7 +25,7 @@ describe('operations: metrics', () => {
   }
 
   it('exposes process, HTTP, confirmation, queue and sealing metrics without a token', async () => {
-    const dataSource = t.app.get(DataSource);
+    const { as, dataSource } = t;
     const paid = await paidOrder(dataSource);
     const recorded = await recordLesson(t, as.institution(paid.fixture.institution), {
       orderId: paid.order.id,

@@ -9,7 +9,6 @@ import { DataSource } from 'typeorm';
 import { HttpBankGateway } from '../../src/bank/http-bank.gateway';
 import { Order } from '../../src/orders/entities/order.entity';
 import { FetchStatements } from '../../src/reconciliation/fetch-statements.usecase';
-import { ReconciliationModule } from '../../src/reconciliation/reconciliation.module';
 import {
   ServiceWithSandbox,
   TestSandbox,
@@ -17,27 +16,27 @@ import {
   startServiceWithSandbox,
   waitUntil,
 } from '../sandbox-bank/sandbox-harness';
-import { TestApp } from '../support/app';
+import { LedgerTestApp } from '../support/ledger-app';
 import {
   createCourse,
   createInstitution,
   createOrder,
   createReleasedLesson,
-  tokens,
 } from '../support/factories';
 import { expectInstitutionInvariant } from '../support/invariant';
 import { eventually } from '../support/waiting';
 import { today, uploadAsBank } from './support';
 
 describe('a day with the sandbox bank reconciles to zero', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let sandbox: TestSandbox;
   let service: ServiceWithSandbox;
 
   beforeAll(async () => {
-    service = await startServiceWithSandbox([ReconciliationModule]);
-    ({ t, dataSource, sandbox } = service);
+    service = await startServiceWithSandbox();
+    ({ t, sandbox } = service);
+    dataSource = t.dataSource;
   });
 
   afterAll(() => service?.close());
@@ -73,7 +72,7 @@ describe('a day with the sandbox bank reconciles to zero', () => {
     }
     const run = await request(t.http)
       .post('/v1/settlements/run')
-      .set('Authorization', tokens(t.config).operator(districtId))
+      .set('Authorization', t.as.operator(districtId))
       .expect(202);
     const batch = (run.body.batches as { id: string; institutionId: string }[]).find(
       (b) => b.institutionId === school.institution.id,
@@ -93,7 +92,7 @@ describe('a day with the sandbox bank reconciles to zero', () => {
     const report = await eventually(async () => {
       const response = await request(t.http)
         .get(`/v1/reconciliation/statements/${statementId}`)
-        .set('Authorization', tokens(t.config).auditor(districtId))
+        .set('Authorization', t.as.auditor(districtId))
         .expect(200);
       return response.body.status === 'pending' ? undefined : response.body;
     });

@@ -18,10 +18,7 @@ import {
 } from '../../src/bank/sandbox/sandbox-bank';
 import { freePort } from '../../src/common/net/free-port';
 import { dropDatabase } from '../../src/database/ensure-database';
-import { DataSource } from 'typeorm';
-import { ModuleMetadata } from '@nestjs/common';
-import { TestApp, createTestApp } from '../support/app';
-import { expectBooksBalanced } from '../support/ledger-checks';
+import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 
 export const TEST_WEBHOOK_SECRET = 'sandbox-test-webhook-secret-0123456789';
 
@@ -170,8 +167,7 @@ export async function startTestSandbox(
 }
 
 export interface ServiceWithSandbox {
-  t: TestApp;
-  dataSource: DataSource;
+  t: LedgerTestApp;
   sandbox: TestSandbox;
   /** Stops the bank, checks that the books balance, closes the service. */
   close(): Promise<void>;
@@ -181,32 +177,24 @@ export interface ServiceWithSandbox {
  * The service listening on loopback with a sandbox bank of its own: the bank notifies the service,
  * the service calls the bank (BANK_API_URL), with quick queue retries.
  */
-export async function startServiceWithSandbox(
-  extraImports: ModuleMetadata['imports'] = [],
-): Promise<ServiceWithSandbox> {
+export async function startServiceWithSandbox(): Promise<ServiceWithSandbox> {
   // Each side must know the other's address before it starts: reserve the service's port.
   const port = await freePort();
   const sandbox = await startTestSandbox({
     notifyUrl: `http://127.0.0.1:${port}/v1/bank/notifications`,
   });
-  const t = await createTestApp(
-    {
-      BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      BANK_API_URL: sandbox.bank.url,
-      QUEUE_BACKOFF_MS: '20',
-    },
-    extraImports,
-  );
-  const dataSource = t.app.get(DataSource);
+  const t = await createLedgerTestApp({
+    BANK_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    BANK_API_URL: sandbox.bank.url,
+    QUEUE_BACKOFF_MS: '20',
+  });
   await t.app.listen(port, '127.0.0.1');
   return {
     t,
-    dataSource,
     sandbox,
     close: async () => {
       await sandbox.close();
-      await expectBooksBalanced(dataSource);
-      await t.close();
+      await closeWithBooksBalanced(t);
     },
   };
 }

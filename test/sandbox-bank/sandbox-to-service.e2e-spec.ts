@@ -8,13 +8,12 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { NotificationView } from '../../src/bank/sandbox/sandbox-book';
 import { Order } from '../../src/orders/entities/order.entity';
-import { TestApp } from '../support/app';
+import { LedgerTestApp } from '../support/ledger-app';
 import {
   createCourse,
   createInstitution,
   createOrder,
   createReleasedLesson,
-  tokens,
 } from '../support/factories';
 import {
   ServiceWithSandbox,
@@ -25,14 +24,15 @@ import {
 } from './sandbox-harness';
 
 describe('sandbox bank → service', () => {
-  let t: TestApp;
+  let t: LedgerTestApp;
   let dataSource: DataSource;
   let sandbox: TestSandbox;
   let service: ServiceWithSandbox;
 
   beforeAll(async () => {
     service = await startServiceWithSandbox();
-    ({ t, dataSource, sandbox } = service);
+    ({ t, sandbox } = service);
+    dataSource = t.dataSource;
   });
 
   afterAll(() => service?.close());
@@ -147,7 +147,7 @@ describe('sandbox bank → service', () => {
 
     const run = await request(t.http)
       .post('/v1/settlements/run')
-      .set('Authorization', tokens(t.config).operator(school.institution.districtId))
+      .set('Authorization', t.as.operator(school.institution.districtId))
       .expect(202);
     const batch = (run.body.batches as Array<{ id: string; institutionId: string }>).find(
       (b) => b.institutionId === school.institution.id,

@@ -14,6 +14,7 @@ import { BankInstructionsService } from '../../src/bank/bank-instructions.servic
 import {
   TestSandbox,
   TEST_WEBHOOK_SECRET,
+  payIntoCustody,
   startTestSandbox,
 } from '../sandbox-bank/sandbox-harness';
 import { TestApp, createTestApp } from '../support/app';
@@ -81,15 +82,11 @@ describe('a worker killed between the bank call and the database update', () => 
     const dataSource = t.app.get(DataSource);
     const { school, order } = await createPaidOrder(dataSource, { released: 2 });
     // The bank holds the parent's payment in the custody account too.
-    await request(sandbox.bank.url)
-      .post('/sandbox/payments')
-      .send({
-        payerAccount: { bankCode: 'CMB', accountNo: '6214000011112222', accountName: 'Parent' },
-        accountNo: school.custodyAccountNo,
-        amountFen: order.amountFen,
-        reference: order.paymentReference,
-      })
-      .expect(201);
+    await payIntoCustody(sandbox, school.custodyAccountNo, order, {
+      bankCode: 'CMB',
+      accountNo: '6214000011112222',
+      accountName: 'Parent',
+    });
 
     // The batch and its instruction are written; the job goes to the crash-test workers' queue.
     jest.spyOn(t.app.get(BankInstructionsService), 'enqueue').mockResolvedValueOnce(undefined);
