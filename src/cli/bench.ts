@@ -417,8 +417,7 @@ async function cleanUp(bench: Bench): Promise<void> {
   }
 }
 
-async function main(): Promise<Report> {
-  const opts = options(process.argv.slice(2));
+async function main(opts: Options): Promise<Report> {
   const started = Date.now();
   const { config } = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -549,18 +548,19 @@ function text(report: Report): string {
   ].join('\n');
 }
 
+async function benchFromCommandLine(): Promise<void> {
+  const opts = options(process.argv.slice(2));
+  const report = await main(opts);
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${text(report)}\n`);
+  const failed =
+    !report.checks.ok || report.limit.aborted || report.service.idempotentReplays.failures > 0;
+  process.exit(failed ? 2 : 0);
+}
+
 if (require.main === module) {
-  const json = process.argv.includes('--json');
-  main()
-    .then((report) => {
-      process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${text(report)}\n`);
-      const failed =
-        !report.checks.ok || report.limit.aborted || report.service.idempotentReplays.failures > 0;
-      process.exit(failed ? 2 : 0);
-    })
-    .catch((error: unknown) => {
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      process.stderr.write(`bench: ${message}\n`);
-      process.exit(1);
-    });
+  benchFromCommandLine().catch((error: unknown) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`bench: ${message}\n`);
+    process.exit(1);
+  });
 }

@@ -43,7 +43,6 @@ export interface MatchSummary {
   timingsMs: Record<string, number>;
 }
 
-/** A text column as a uuid when it is one (an instruction id), else NULL. */
 /** A reference read as a UUID when it is one, with hyphens or (as EndToEndId carries it) without. */
 const asUuid = (column: string) =>
   `(CASE WHEN ${column} ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN ${column}::uuid END)`;
