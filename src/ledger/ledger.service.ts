@@ -1,7 +1,8 @@
 /**
  * The only writer of postings. Each method takes the caller's EntityManager, so that the ledger
  * movement commits or rolls back with the business change that needs it, and writes its whole
- * transaction in one SQL statement. Postings are inserted in account-id order: the posting trigger
+ * transaction in one SQL statement; resolveHoldsSql is that statement's SQL for a caller that
+ * writes its change and the ledger in one statement. Postings are inserted in account-id order: the posting trigger
  * locks each account row as it applies a posting, so every transaction takes its locks in one
  * global order and concurrent transfers cannot deadlock.
  */
@@ -9,6 +10,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { domainErrorFromDatabase } from '../common/errors/database-errors';
 import { toFen } from '../common/money/fen';
+import { Bind, binder } from '../database/binder';
 import { queryPrepared } from '../database/query-prepared';
 import {
   ACCOUNT_TYPES,
@@ -97,13 +99,33 @@ export function balanceOf(row: AccountRow): AccountBalance {
   };
 }
 
-/** One ledger transaction per hold in $1, posting ($5 = 'post') or voiding it. */
-const RESOLVE = `WITH request AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $6::uuid[])
-      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, id, n)),
+/**
+ * The ledger's part of a statement that resolves holds: the CTEs `request`, `tx` and `postings`,
+ * their values bound with `bind`. One ledger transaction per command whose hold is still pending,
+ * and, when the statement's other parts leave it in, `keep` (a condition on `r.pending_id`): it
+ * cancels the hold ('resolved') and, when posting, moves its money ('posted'). `tx` returns
+ * (id, pending_id) of each. The postings go in in account order (the posting trigger locks
+ * accounts as it goes), and on each account a hold's cancellation precedes its move, so that no
+ * intermediate state counts an amount twice.
+ */
+export function resolveHoldsSql(
+  bind: Bind,
+  commands: ResolveCommand[],
+  resolution: 'post' | 'void',
+  keep = 'true',
+): string {
+  const phase = bind(resolution);
+  return `request AS (
+    SELECT * FROM unnest(${bind(commands.map((command) => command.pendingId))}::uuid[],
+                         ${bind(commands.map((command) => command.kind))}::text[],
+                         ${bind(commands.map((command) => command.reference))}::text[],
+                         ${bind(commands.map((command) => JSON.stringify(command.metadata ?? {})))}::jsonb[],
+                         ${bind(commands.map((command) => command.id ?? null))}::uuid[])
+      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, id, n)
+    WHERE ${keep}),
   tx AS (
     INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution, metadata)
-    SELECT coalesce(r.id, gen_random_uuid()), r.kind, r.reference, t.institution_id, t.id, $5, r.metadata
+    SELECT coalesce(r.id, gen_random_uuid()), r.kind, r.reference, t.institution_id, t.id, ${phase}, r.metadata
     FROM request r JOIN ledger_transactions t ON t.id = r.pending_id
     WHERE EXISTS (SELECT 1 FROM ledger_postings p WHERE p.transaction_id = t.id AND p.phase = 'pending')
     ORDER BY r.n
@@ -115,9 +137,30 @@ const RESOLVE = `WITH request AS (
     JOIN ledger_postings p ON p.transaction_id = tx.pending_id AND p.phase = 'pending'
     CROSS JOIN LATERAL (VALUES (1, 'resolved', -p.amount), (2, 'posted', p.amount))
       AS leg(step, phase, amount)
-    WHERE leg.step = 1 OR $5 = 'post'
-    ORDER BY p.account_id, tx.id, p.id, leg.step)
-  SELECT id, pending_id FROM tx`;
+    WHERE leg.step = 1 OR ${phase} = 'post'
+    ORDER BY p.account_id, tx.id, p.id, leg.step)`;
+}
+
+/**
+ * The ids of the transactions that resolved `commands`' holds, in their order (from `tx`'s
+ * rows); a hold that was not pending is an error.
+ */
+export function resolvedIds(
+  commands: ResolveCommand[],
+  rows: { id: string | null; pending_id: string | null }[],
+): string[] {
+  const ids = new Map(rows.map((row) => [row.pending_id, row.id]));
+  return commands.map((command) => {
+    const id = ids.get(command.pendingId);
+    if (!id) {
+      throw ledgerError(
+        LedgerErrorCode.PENDING_TRANSFER_NOT_FOUND,
+        `no pending transfer ${command.pendingId}`,
+      );
+    }
+    return id;
+  });
+}
 
 /** Rethrows database errors the ledger can name (insufficient funds, duplicates) as domain errors. */
 async function named<T>(operation: Promise<T>): Promise<T> {
@@ -201,15 +244,6 @@ export class LedgerService {
   async postPending(manager: EntityManager, command: ResolveCommand): Promise<string> {
     const [id] = await this.resolve(manager, [command], 'post');
     return id;
-  }
-
-  /**
-   * Posts many holds in one statement (one ledger transaction each, in one database transaction);
-   * returns their ids in the order of the commands. All or none: one hold that cannot be posted
-   * fails the lot.
-   */
-  postPendingMany(manager: EntityManager, commands: ResolveCommand[]): Promise<string[]> {
-    return this.resolve(manager, commands, 'post');
   }
 
   /** Releases a hold without moving money. */
@@ -313,30 +347,12 @@ export class LedgerService {
     resolution: 'post' | 'void',
   ): Promise<string[]> {
     if (commands.length === 0) return [];
-    // The resolving postings cancel each hold ('resolved') and, when posting, move the money
-    // ('posted'). They go in in account order (the posting trigger locks accounts as it goes),
-    // and on each account a hold's cancellation precedes its move, so that no intermediate state
-    // counts an amount twice.
+    const params: unknown[] = [];
+    const text = `WITH ${resolveHoldsSql(binder(params), commands, resolution)}
+      SELECT id, pending_id FROM tx`;
     const rows: { id: string; pending_id: string }[] = await named(
-      queryPrepared(manager, 'ledger.resolve', RESOLVE, [
-        commands.map((command) => command.pendingId),
-        commands.map((command) => command.kind),
-        commands.map((command) => command.reference),
-        commands.map((command) => JSON.stringify(command.metadata ?? {})),
-        resolution,
-        commands.map((command) => command.id ?? null),
-      ]),
+      queryPrepared(manager, 'ledger.resolve', text, params),
     );
-    const ids = new Map(rows.map((row) => [row.pending_id, row.id]));
-    return commands.map((command) => {
-      const id = ids.get(command.pendingId);
-      if (id === undefined) {
-        throw ledgerError(
-          LedgerErrorCode.PENDING_TRANSFER_NOT_FOUND,
-          `no pending transfer ${command.pendingId}`,
-        );
-      }
-      return id;
-    });
+    return resolvedIds(commands, rows);
   }
 }

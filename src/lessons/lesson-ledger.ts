@@ -6,9 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { LedgerService, ResolveCommand } from '../ledger/ledger.service';
+import { Bind } from '../database/binder';
+import { LedgerService, ResolveCommand, resolveHoldsSql } from '../ledger/ledger.service';
 import type { Order } from '../orders/entities/order.entity';
 import type { Lesson } from './lesson.entity';
+
+/** Lessons' fee releases, planned: see LessonLedger.releasesOf. */
+export interface Releases {
+  ids: (string | null)[];
+  commands: ResolveCommand[];
+}
 
 @Injectable()
 export class LessonLedger {
@@ -39,21 +46,16 @@ export class LessonLedger {
 
   /** Moves the held fee to the institution for good; returns the posting transaction id. */
   async release(manager: EntityManager, lesson: Lesson): Promise<string | null> {
-    const release = this.releaseOf([lesson]);
-    await release.post(manager);
-    return release.ids[0];
+    const [command] = this.releasesOf([lesson]).commands;
+    return command ? this.ledger.postPending(manager, command) : null;
   }
 
   /**
-   * The release of many lessons' held fees, planned: `ids` are the posting transactions' ids
-   * (null for a bonus lesson, which holds nothing), known before `post` writes them in one
-   * statement. A caller can so record the ids first and write the ledger last, when the accounts
-   * it locks then stay locked for the shortest time.
+   * The releases of many lessons' held fees: `ids` are the posting transactions' ids (null for a
+   * bonus lesson, which holds nothing), chosen here, so that a confirmation can record them in the
+   * statement that writes the ledger (see releaseSql).
    */
-  releaseOf(lessons: Lesson[]): {
-    ids: (string | null)[];
-    post: (manager: EntityManager) => Promise<void>;
-  } {
+  releasesOf(lessons: Lesson[]): Releases {
     const commands: ResolveCommand[] = [];
     const ids = lessons.map((lesson) => {
       if (lesson.holdTransactionId === null) return null;
@@ -67,12 +69,16 @@ export class LessonLedger {
       });
       return id;
     });
-    return {
-      ids,
-      post: async (manager) => {
-        await this.ledger.postPendingMany(manager, commands);
-      },
-    };
+    return { ids, commands };
+  }
+
+  /**
+   * The ledger's part of a statement releasing `releases` (the CTEs of resolveHoldsSql: `tx`
+   * returns each release's id and pending_id, the hold). `keep`, a condition on `r.pending_id`,
+   * can leave holds out.
+   */
+  releaseSql(bind: Bind, releases: Releases, keep?: string): string {
+    return resolveHoldsSql(bind, releases.commands, 'post', keep);
   }
 
   /** Returns the held fee to the order's escrow; returns the voiding transaction id. */

@@ -17,10 +17,10 @@ const lessonColumns = (manager: EntityManager) =>
     .join(', ');
 
 /**
- * The lock statements (one per role, one without a principal, one for parents' batches), each
- * built once from the entity metadata.
+ * The lock statements (one per role, one without a principal) and the read of parents' batches,
+ * each built once from the entity metadata.
  */
-const lockStatements = new Map<string, string>();
+const builtStatements = new Map<string, string>();
 
 function lockStatement(
   manager: EntityManager,
@@ -28,13 +28,13 @@ function lockStatement(
   scope: string | undefined,
   lessonId: string,
 ): string {
-  let text = lockStatements.get(name);
+  let text = builtStatements.get(name);
   if (text === undefined) {
     text = scope
       ? `SELECT ${lessonColumns(manager)} FROM lessons l JOIN orders o ON o.id = l.order_id
          WHERE ${scope} AND l.id = ${lessonId} FOR UPDATE OF l`
       : `SELECT ${lessonColumns(manager)} FROM lessons l WHERE l.id = ${lessonId} FOR UPDATE OF l`;
-    lockStatements.set(name, text);
+    builtStatements.set(name, text);
   }
   return text;
 }
@@ -84,7 +84,7 @@ export async function readVisibleLessons<R extends object = object>(
  * Locks a lesson row for an update (FOR UPDATE). With a principal the lesson must be theirs:
  * another's lesson is not found, never forbidden, so that its existence does not leak. A prepared
  * statement in raw SQL: it locks for every lesson command (parents' confirmations in batches use
- * lockParentLessons).
+ * readParentLessons).
  */
 export async function lockLesson(
   manager: EntityManager,
@@ -108,35 +108,43 @@ export async function lockLesson(
 /** A parent's lesson in a batch: `lessonId/parentId`. */
 export const parentLessonKey = (lessonId: string, parentId: string) => `${lessonId}/${parentId}`;
 
+/** A lesson as read, with the version of its row (its xmin): a later write can require it. */
+export interface ReadLesson {
+  lesson: Lesson;
+  rowVersion: string;
+}
+
 /**
- * Locks many parents' lessons at once (FOR UPDATE, in id order), each only if it is that parent's.
- * Returns them by parentLessonKey: a lesson asked for by two parents is found only under its own.
+ * Many parents' lessons at once, each only if it is that parent's, without locking them. Returns
+ * them by parentLessonKey: a lesson asked for by two parents is found only under its own.
  */
-export async function lockParentLessons(
+export async function readParentLessons(
   manager: EntityManager,
   requests: { lessonId: string; parentId: string }[],
-): Promise<Map<string, Lesson>> {
+): Promise<Map<string, ReadLesson>> {
   if (requests.length === 0) return new Map();
-  const name = 'lessons.lock.parents';
-  let text = lockStatements.get(name);
+  const name = 'lessons.read.parents';
+  let text = builtStatements.get(name);
   if (text === undefined) {
-    text = `SELECT ${lessonColumns(manager)}, r.parent_id AS requested_by
+    text = `SELECT ${lessonColumns(manager)}, l.xmin::text AS row_version, r.parent_id AS requested_by
       FROM unnest($1::uuid[], $2::text[]) AS r(lesson_id, parent_id)
       JOIN lessons l ON l.id = r.lesson_id
-      JOIN orders o ON o.id = l.order_id AND o.parent_id = r.parent_id
-      ORDER BY l.id FOR UPDATE OF l`;
-    lockStatements.set(name, text);
+      JOIN orders o ON o.id = l.order_id AND o.parent_id = r.parent_id`;
+    builtStatements.set(name, text);
   }
   const rows = await queryPrepared<Record<string, unknown>[]>(manager, name, text, [
     requests.map((request) => request.lessonId),
     requests.map((request) => request.parentId),
   ]);
-  const locked = new Map<string, Lesson>();
+  const read = new Map<string, ReadLesson>();
   for (const row of rows) {
     const lesson = lessonFromRow(manager, row);
-    locked.set(parentLessonKey(lesson.id, row.requested_by as string), lesson);
+    read.set(parentLessonKey(lesson.id, row.requested_by as string), {
+      lesson,
+      rowVersion: row.row_version as string,
+    });
   }
-  return locked;
+  return read;
 }
 
 /** Confirming or disputing needs a lesson awaiting confirmation; each other state has its code. */

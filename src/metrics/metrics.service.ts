@@ -39,6 +39,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly confirmationConflicts = new Counter({
+    name: 'escrow_confirmation_conflicts_total',
+    help: 'Lessons of a confirmation batch changed between its read and its write, confirmed again one at a time',
+    registers: [this.registry],
+  });
+
   constructor(@InjectDataSource() dataSource: DataSource, moduleRef: ModuleRef) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
+import type { Principal } from '../../src/auth/principal';
+import { CONFIRMATION_BATCHING, ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { tokens } from '../support/factories';
 import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
@@ -23,9 +24,10 @@ import {
 
 const RACERS = 20;
 
-/** ConfirmLesson's private work of a batch, for the test that makes it fail. */
+/** ConfirmLesson's private work of a batch, for the tests that fail or race it. */
 interface BatchWork {
   confirmCandidates: (...args: unknown[]) => Promise<void>;
+  writeConfirmations: (...args: unknown[]) => Promise<Set<string>>;
 }
 
 describe('lessons: concurrency', () => {
@@ -104,7 +106,7 @@ describe('lessons: concurrency', () => {
     expect((await booksOf(t, paid)).payable.postedFen).toBe(paid.order.lessonPriceFen);
   });
 
-  it('groups a burst of confirmations into shared transactions, answering each on its own', async () => {
+  it('answers each confirmation of a burst on its own', async () => {
     const orders = await Promise.all([0, 1, 2].map(() => paidOrder(dataSource)));
     const lessons: { paid: PaidOrder; id: string }[] = [];
     for (const paid of orders) {
@@ -138,13 +140,6 @@ describe('lessons: concurrency', () => {
         paid.order.amountFen - 4 * paid.order.lessonPriceFen,
       );
     }
-    // Rows written by one transaction share its xmin: fewer transactions than confirmations.
-    const [{ transactions }] = await dataSource.query(
-      'SELECT count(DISTINCT xmin::text)::int AS transactions FROM lessons WHERE id = ANY($1)',
-      [lessons.map(({ id }) => id)],
-    );
-    expect(transactions).toBeLessThan(lessons.length);
-
     // Retries with the same keys get the stored answers and move nothing.
     const retries = await Promise.all(
       lessons.map(({ paid, id }, i) => confirm(parentOf(paid), id, keys[i])),
@@ -157,6 +152,90 @@ describe('lessons: concurrency', () => {
     for (const { id } of lessons) {
       expect(await ledgerKindsOf(t, id)).toEqual({ lesson_hold: 1, lesson_release: 1 });
     }
+  });
+
+  it('confirms the confirmations waiting for a batch together, in one transaction', async () => {
+    const paid = await paidOrder(dataSource);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i += 1) ids.push(await recordedLesson(paid, 70 + i));
+    const principal: Principal = { sub: paid.order.parentId, role: 'parent' };
+    const confirmLesson = t.app.get(ConfirmLesson);
+    // Submitted at once: the first CONFIRMATION_BATCHING.maxInFlight go out alone, the others
+    // wait for the first to finish and then go out together.
+    const answers = await Promise.all(
+      ids.map((lessonId) => confirmLesson.execute({ principal, lessonId })),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(ids.map(() => 'confirmed'));
+    // Rows written by one transaction share its xmin.
+    const [{ transactions }] = await dataSource.query(
+      'SELECT count(DISTINCT xmin::text)::int AS transactions FROM lessons WHERE id = ANY($1)',
+      [ids],
+    );
+    expect(transactions).toBe(CONFIRMATION_BATCHING.maxInFlight + 1);
+    for (const id of ids) {
+      expect(await ledgerKindsOf(t, id)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+    }
+  });
+
+  /** Runs `change` between a batch's read of its lessons and its statement, once. */
+  function changeBeforeTheBatchWrites(change: () => Promise<unknown>) {
+    const confirmLesson = t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson);
+    const write = confirmLesson.writeConfirmations.bind(confirmLesson);
+    return jest
+      .spyOn(confirmLesson, 'writeConfirmations')
+      .mockImplementationOnce(async (...args: unknown[]) => {
+        await change();
+        return write(...args);
+      });
+  }
+
+  const conflictsSoFar = async () =>
+    (await t.app.get(MetricsService).confirmationConflicts.get()).values[0]?.value ?? 0;
+
+  it('confirms on its own a lesson whose row changed after the batch read it, as it is now', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const conflicts = await conflictsSoFar();
+    const spy = changeBeforeTheBatchWrites(() =>
+      dataSource.query(`UPDATE lessons SET note = 'Moved to room 2.' WHERE id = $1`, [lessonId]),
+    );
+    const key = randomUUID();
+    const parent = as.parent(paid.order.parentId);
+    try {
+      const response = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
+      expect(response.status).toBe(200);
+      // Answered from the row as it is now, not as the batch read it.
+      expect(response.body).toMatchObject({ status: 'confirmed', note: 'Moved to room 2.' });
+      const retry = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
+      expect(retry.body).toEqual(response.body);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await conflictsSoFar()).toBe(conflicts + 1);
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+  });
+
+  it('refuses a confirmation whose lesson was disputed after the batch read it, storing no key', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const conflicts = await conflictsSoFar();
+    const parent = as.parent(paid.order.parentId);
+    const spy = changeBeforeTheBatchWrites(() =>
+      lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, { reason: 'No.' }).expect(200),
+    );
+    const key = randomUUID();
+    try {
+      const response = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
+      expect(response.status).toBe(409);
+      expect(response.body.code).toBe('LESSON_DISPUTED');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await conflictsSoFar()).toBe(conflicts + 1);
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1 });
+    const stored = await dataSource.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key]);
+    expect(stored).toHaveLength(0);
+    expect((await lessonRow(t, lessonId))?.status).toBe('disputed');
   });
 
   it('finds a lesson named in capitals, alone and within a batch', async () => {

@@ -7,6 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { binder, Bind } from '../../database/binder';
 import { queryPrepared } from '../../database/query-prepared';
 import { CommonErrorCode, commonError } from '../errors/domain.exception';
 
@@ -25,9 +26,28 @@ export interface StoredResponse {
   response: unknown;
 }
 
-/** Stores keys with their responses; prepared, as it runs for every money-moving request. */
-const STORE = `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::json[])`;
+/** A response to store under its request's key. */
+export interface StoredEntry {
+  request: IdempotentRequest;
+  response: unknown;
+}
+
+/**
+ * The INSERT storing `entries`' responses, its values bound with `bind`, for a statement that
+ * also does their work; `keep`, a condition on `s.n` (an entry's position in `entries`, from 1),
+ * can leave entries out. A key already taken fails the statement.
+ */
+export function storeResponsesSql(bind: Bind, entries: StoredEntry[], keep = 'true'): string {
+  return `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
+    SELECT s.scope, s.key, s.fingerprint, s.status_code, s.response
+    FROM unnest(${bind(entries.map(({ request }) => request.scope))}::text[],
+                ${bind(entries.map(({ request }) => request.key))}::text[],
+                ${bind(entries.map(({ request }) => request.fingerprint))}::text[],
+                ${bind(entries.map(({ request }) => request.statusCode))}::int[],
+                ${bind(entries.map(({ response }) => JSON.stringify(response ?? null)))}::json[])
+      WITH ORDINALITY AS s(scope, key, fingerprint, status_code, response, n)
+    WHERE ${keep}`;
+}
 
 const FIND = `SELECT scope, key, fingerprint, response FROM idempotency_keys
   WHERE (scope, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
@@ -71,18 +91,15 @@ export class IdempotencyService {
    * Stores the responses of requests whose work is in `manager`'s transaction. A key already
    * taken fails the statement (and so the transaction).
    */
-  async store(
-    manager: EntityManager,
-    entries: { request: IdempotentRequest; response: unknown }[],
-  ): Promise<void> {
+  async store(manager: EntityManager, entries: StoredEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await queryPrepared(manager, 'idempotency.store', STORE, [
-      entries.map(({ request }) => request.scope),
-      entries.map(({ request }) => request.key),
-      entries.map(({ request }) => request.fingerprint),
-      entries.map(({ request }) => request.statusCode),
-      entries.map(({ response }) => JSON.stringify(response ?? null)),
-    ]);
+    const params: unknown[] = [];
+    await queryPrepared(
+      manager,
+      'idempotency.store',
+      storeResponsesSql(binder(params), entries),
+      params,
+    );
   }
 
   /** The stored responses of these requests' keys, by idempotencyIdentity. */

@@ -3,19 +3,24 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../../auth/principal';
 import { BatchOutcome, Batcher } from '../../common/batching/batcher';
+import { domainErrorFromDatabase } from '../../common/errors/database-errors';
 import {
   IdempotencyService,
   IdempotentRequest,
+  StoredEntry,
   idempotencyIdentity,
+  storeResponsesSql,
 } from '../../common/idempotency/idempotency.service';
+import { binder } from '../../database/binder';
 import { queryPrepared } from '../../database/query-prepared';
+import { resolvedIds } from '../../ledger/ledger.service';
 import { MetricsService } from '../../metrics/metrics.service';
 import { LessonLedger } from '../lesson-ledger';
 import {
   assertAwaitingConfirmation,
   lockLesson,
-  lockParentLessons,
   parentLessonKey,
+  readParentLessons,
 } from '../lesson-scope';
 import { LessonDto, toLessonDto } from '../lesson-view.dto';
 import { Lesson } from '../lesson.entity';
@@ -40,21 +45,13 @@ export interface Confirmation {
   comment?: string;
 }
 
-/** Records confirmations on locked rows; prepared, as it runs for every confirmation. */
-const RECORD_CONFIRMATIONS = `UPDATE lessons l
-  SET status = c.status, confirmed_at = c.confirmed_at, confirmed_by = c.confirmed_by,
-      confirmation_rule = c.rule, rating = c.rating, comment = c.comment,
-      settle_transaction_id = c.settle_transaction_id
-  FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::smallint[],
-              $7::text[], $8::uuid[])
-    AS c(id, status, confirmed_at, confirmed_by, rule, rating, comment, settle_transaction_id)
-  WHERE l.id = c.id`;
-
 /**
- * Parents' confirmations arriving together share one database transaction: a batch goes out as
- * soon as one of these is free, so a lone confirmation waits for nothing.
+ * Parents' confirmations arriving together are written by one statement: a batch goes out as soon
+ * as one of these is free, so a lone confirmation waits for nothing. Two at once, not more: their
+ * statements lock the same institutions' accounts, so a third mostly waits, and smaller batches
+ * cost more per confirmation (measured with `npm run bench`).
  */
-const BATCHING = { maxSize: 64, maxInFlight: 3 };
+export const CONFIRMATION_BATCHING = { maxSize: 64, maxInFlight: 2 };
 
 const failed = (error: unknown): BatchOutcome<never> => ({ ok: false, error });
 
@@ -66,22 +63,44 @@ async function settled<T>(work: Promise<T>): Promise<BatchOutcome<T>> {
   }
 }
 
+function settledSync<T>(work: () => T): BatchOutcome<T> {
+  try {
+    return { ok: true, value: work() };
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+/** A lesson to confirm, and how. */
+interface Confirming {
+  lesson: Lesson;
+  confirmation: Confirmation;
+  /** The version of the row the lesson was read as; null when the caller holds its lock. */
+  rowVersion: string | null;
+  /** The request to answer under its Idempotency-Key, if it has one. */
+  request?: IdempotentRequest;
+}
+
 /**
  * A parent confirms a delivered lesson of their own order: its fee is released to the
  * institution. A rating is recorded alongside and never holds the release back (R-APP-01).
  *
- * Concurrent confirmations are grouped (DESIGN.md §7 sizes this path): one transaction locks the
- * batch's lessons, records the confirmations, stores their Idempotency-Keys and posts their holds
- * (the ledger last), and every answer waits for its commit. Each confirmation is checked on its own locked row, so one that is
- * refused (not found, already confirmed, disputed) gets its own error and the others go on; a
- * batch that fails as a whole (the database, a key stored meanwhile elsewhere) is run again one
- * confirmation per transaction, which gives each its own answer.
+ * Concurrent confirmations are grouped (DESIGN.md §7 sizes this path). A batch reads its lessons
+ * (each only if it is that parent's) and checks each on its own, so that one refused (not found,
+ * already confirmed, disputed) gets its own error and the others go on. Then one statement, its
+ * own database transaction, confirms the others: it records the confirmations, stores their
+ * Idempotency-Keys and releases their holds, each only for a lesson whose row is still the one
+ * read, and every answer waits for its commit. No transaction stays open while this process
+ * works, so the institutions' accounts the ledger locks are locked only while that statement
+ * runs. A lesson changed since it was read, and a batch whose statement fails as a whole (the
+ * database, a key stored meanwhile elsewhere), run again one confirmation per transaction, under
+ * the lesson's lock, which gives each its own answer.
  */
 @Injectable()
 export class ConfirmLesson {
   private readonly batcher = new Batcher<ConfirmLessonCommand, LessonDto>(
     (commands) => this.confirmBatch(commands),
-    BATCHING,
+    CONFIRMATION_BATCHING,
   );
 
   constructor(
@@ -97,55 +116,112 @@ export class ConfirmLesson {
   }
 
   /**
-   * The one way a lesson becomes confirmed, by its parent or automatically: posts the held fee
-   * and records the confirmation. The caller holds the row lock and has checked that the lesson
-   * awaits confirmation.
+   * The one way a lesson becomes confirmed one at a time, by its parent or automatically: records
+   * the confirmation and posts the held fee. The caller holds the row lock and has checked that
+   * the lesson awaits confirmation.
    */
   async confirmLocked(
     manager: EntityManager,
     lesson: Lesson,
     confirmation: Confirmation,
   ): Promise<void> {
-    await this.confirmLockedMany(manager, [{ lesson, confirmation }]);
+    const confirmed = await this.writeConfirmations(manager, [
+      { lesson, confirmation, rowVersion: null },
+    ]);
+    if (!confirmed.has(lesson.id)) {
+      throw new Error(`lesson ${lesson.id} was locked awaiting confirmation but not confirmed`);
+    }
   }
 
   /**
-   * confirmLocked for many lessons (distinct, locked, awaiting confirmation) at once. The ledger
-   * is written last, after `beforeRelease`: the institutions' accounts it locks stay locked until
-   * the commit, and concurrent batches wait for them, so as little as possible comes after it.
+   * Confirms lessons in one statement; returns the ids of those it confirmed. Only a lesson still
+   * awaiting confirmation is confirmed, and, when its row version is given, only if its row is
+   * still that version; the others are left as they are, and so are their keys and holds. The
+   * statement's parts, in order:
+   * - `c`: each lesson's confirmation, row version and stored response (its place in `keys`);
+   * - `target`: the lessons to confirm, locked in id order (so that batches cannot deadlock);
+   * - `confirmed`: their confirmations recorded, with the ids of their releases;
+   * - `keys`: the responses to the keyed requests of the confirmed lessons stored;
+   * - the ledger's `request`, `tx` and `postings`: the confirmed lessons' holds posted, last, as
+   *   the institutions' accounts they lock stay locked until the commit.
+   * Each lesson is updated in place with its confirmation.
    */
-  private async confirmLockedMany(
+  private async writeConfirmations(
     manager: EntityManager,
-    items: { lesson: Lesson; confirmation: Confirmation }[],
-    beforeRelease?: () => Promise<void>,
-  ): Promise<void> {
-    if (items.length === 0) return;
-    const release = this.lessonLedger.releaseOf(items.map((item) => item.lesson));
-    const changes = items.map(({ confirmation }, index) => ({
-      status: confirmation.status,
-      confirmedAt: confirmation.at,
-      confirmedBy: confirmation.by,
-      confirmationRule: confirmation.rule ?? null,
-      rating: confirmation.rating ?? null,
-      comment: confirmation.comment ?? null,
-      settleTransactionId: release.ids[index],
-    }));
-    await queryPrepared(manager, 'lessons.record-confirmations', RECORD_CONFIRMATIONS, [
-      items.map((item) => item.lesson.id),
-      changes.map((change) => change.status),
-      changes.map((change) => change.confirmedAt),
-      changes.map((change) => change.confirmedBy),
-      changes.map((change) => change.confirmationRule),
-      changes.map((change) => change.rating),
-      changes.map((change) => change.comment),
-      changes.map((change) => change.settleTransactionId),
-    ]);
-    items.forEach((item, index) => Object.assign(item.lesson, changes[index]));
-    await beforeRelease?.();
-    await release.post(manager);
+    items: Confirming[],
+  ): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const lessons = items.map((item) => item.lesson);
+    const releases = this.lessonLedger.releasesOf(lessons);
+    const entries: StoredEntry[] = [];
+    const storedAt = items.map(({ lesson, confirmation, request }, index) => {
+      Object.assign(lesson, {
+        status: confirmation.status,
+        confirmedAt: confirmation.at,
+        confirmedBy: confirmation.by,
+        confirmationRule: confirmation.rule ?? null,
+        rating: confirmation.rating ?? null,
+        comment: confirmation.comment ?? null,
+        settleTransactionId: releases.ids[index],
+      });
+      if (!request) return null;
+      entries.push({ request, response: toLessonDto(lesson) });
+      return entries.length;
+    });
+    const params: unknown[] = [];
+    const bind = binder(params);
+    const text = `WITH c AS (
+        SELECT * FROM unnest(${bind(lessons.map((lesson) => lesson.id))}::uuid[],
+                             ${bind(items.map((item) => item.rowVersion))}::xid[],
+                             ${bind(lessons.map((lesson) => lesson.status))}::text[],
+                             ${bind(lessons.map((lesson) => lesson.confirmedAt))}::timestamptz[],
+                             ${bind(lessons.map((lesson) => lesson.confirmedBy))}::text[],
+                             ${bind(lessons.map((lesson) => lesson.confirmationRule))}::text[],
+                             ${bind(lessons.map((lesson) => lesson.rating))}::smallint[],
+                             ${bind(lessons.map((lesson) => lesson.comment))}::text[],
+                             ${bind(lessons.map((lesson) => lesson.settleTransactionId))}::uuid[],
+                             ${bind(storedAt)}::int[])
+          AS c(id, row_version, status, confirmed_at, confirmed_by, rule, rating, comment,
+               settle_transaction_id, stored_at)),
+      target AS (
+        SELECT l.id FROM lessons l JOIN c ON c.id = l.id
+        WHERE l.status = 'awaiting_confirmation' AND (c.row_version IS NULL OR l.xmin = c.row_version)
+        ORDER BY l.id FOR UPDATE OF l),
+      confirmed AS (
+        UPDATE lessons l
+        SET status = c.status, confirmed_at = c.confirmed_at, confirmed_by = c.confirmed_by,
+            confirmation_rule = c.rule, rating = c.rating, comment = c.comment,
+            settle_transaction_id = c.settle_transaction_id
+        FROM c JOIN target ON target.id = c.id
+        WHERE l.id = c.id
+        RETURNING l.id, l.hold_transaction_id, c.stored_at),
+      keys AS (${storeResponsesSql(bind, entries, 's.n IN (SELECT stored_at FROM confirmed)')}),
+      ${this.lessonLedger.releaseSql(bind, releases, 'r.pending_id IN (SELECT hold_transaction_id FROM confirmed)')}
+      SELECT confirmed.id AS lesson_id, confirmed.hold_transaction_id AS hold_id, tx.id, tx.pending_id
+      FROM confirmed LEFT JOIN tx ON tx.pending_id = confirmed.hold_transaction_id`;
+    let rows: {
+      lesson_id: string;
+      hold_id: string | null;
+      id: string | null;
+      pending_id: string | null;
+    }[];
+    try {
+      rows = await queryPrepared(manager, 'lessons.confirm', text, params);
+    } catch (error) {
+      throw domainErrorFromDatabase(error) ?? error;
+    }
+    // Every confirmed lesson's hold must have been pending. (In a batch's own transaction, its
+    // commit has already failed on the lesson's reference to the release, checked at commit.)
+    const held = new Set(rows.map((row) => row.hold_id));
+    resolvedIds(
+      releases.commands.filter((command) => held.has(command.pendingId)),
+      rows,
+    );
+    const confirmed = new Set(rows.map((row) => row.lesson_id));
+    return confirmed;
   }
 
-  /** One confirmation in its own transaction. */
+  /** One confirmation in its own transaction, under its lesson's lock. */
   private confirmOne(command: ConfirmLessonCommand): Promise<LessonDto> {
     return this.idempotency.execute(command.idempotency, async (manager) => {
       const lesson = await lockLesson(manager, command.lessonId, command.principal);
@@ -182,38 +258,31 @@ export class ConfirmLesson {
       }
       candidates.push(index);
     });
-    let confirmed: number;
+    let again: number[];
     try {
-      confirmed = await this.dataSource.transaction((manager) =>
-        this.confirmCandidates(manager, commands, candidates, outcomes),
-      );
+      again = await this.confirmCandidates(commands, candidates, outcomes);
     } catch {
-      // One at a time, not all at once: a failing batch must not also take the connection pool.
-      // (Were the commit itself to be lost after it happened, a keyed request gets its stored
-      // response back here, and one without a key is told its lesson is already confirmed.)
       this.metrics.confirmationBatchFallbacks.inc();
-      for (const [index, command] of commands.entries()) {
-        const outcome = outcomes[index];
-        if (!(outcome && 'retry' in outcome))
-          outcomes[index] = await settled(this.confirmOne(command));
-      }
-      return outcomes;
+      again = candidates;
     }
-    this.metrics.confirmationBatchSize.observe(confirmed);
+    // One at a time, not all at once: a failing batch must not also take the connection pool.
+    // (Were the commit itself to be lost after it happened, a keyed request gets its stored
+    // response back here, and one without a key is told its lesson is already confirmed.)
+    for (const index of again) outcomes[index] = await settled(this.confirmOne(commands[index]));
     return outcomes;
   }
 
   /**
-   * The batch's work inside its transaction; fills in the outcome of each candidate and returns
-   * how many lessons it confirmed.
+   * The batch's read, checks and statement: fills in the outcome of each candidate it answers and
+   * returns the others (their lessons changed since they were read).
    */
   private async confirmCandidates(
-    manager: EntityManager,
     commands: ConfirmLessonCommand[],
     candidates: number[],
     outcomes: BatchOutcome<LessonDto>[],
-  ): Promise<number> {
-    const locked = await lockParentLessons(
+  ): Promise<number[]> {
+    const manager = this.dataSource.manager;
+    const read = await readParentLessons(
       manager,
       candidates.map((index) => ({
         lessonId: commands[index].lessonId,
@@ -221,30 +290,36 @@ export class ConfirmLesson {
       })),
     );
     const at = new Date();
-    const confirming: { index: number; lesson: Lesson; confirmation: Confirmation }[] = [];
+    const confirming: (Confirming & { index: number })[] = [];
     // Keyed requests refused below: a retry finds its lesson confirmed, and so its stored
     // response; keys are looked up only for these, not on every batch.
     const refused: { index: number; request: IdempotentRequest }[] = [];
     for (const index of candidates) {
       const command = commands[index];
-      const lesson = locked.get(parentLessonKey(command.lessonId, command.principal.sub));
+      const found = read.get(parentLessonKey(command.lessonId, command.principal.sub));
       try {
-        if (!lesson) {
+        if (!found) {
           throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${command.lessonId}`);
         }
-        assertAwaitingConfirmation(lesson);
+        assertAwaitingConfirmation(found.lesson);
       } catch (error) {
         outcomes[index] = failed(error);
         if (command.idempotency) refused.push({ index, request: command.idempotency });
         continue;
       }
       const confirmation = this.confirmationOf(command, at);
-      confirming.push({ index, lesson, confirmation });
+      confirming.push({
+        index,
+        lesson: found.lesson,
+        confirmation,
+        rowVersion: found.rowVersion,
+        request: command.idempotency,
+      });
       // The same lesson again later in this batch finds it confirmed.
-      lesson.status = confirmation.status;
+      found.lesson.status = confirmation.status;
     }
-    // A refused request whose key is stored (a retry, or the same request sent twice and done by
-    // another transaction while this one waited for the lock) gets the stored response.
+    // A refused request whose key is stored (a retry, or the same request sent twice and done
+    // meanwhile) gets the stored response.
     const stored = await this.idempotency.findStored(
       manager,
       refused.map(({ request }) => request),
@@ -256,28 +331,14 @@ export class ConfirmLesson {
       }
     }
 
-    const responses: LessonDto[] = [];
-    await this.confirmLockedMany(manager, confirming, async () => {
-      responses.push(...confirming.map(({ lesson }) => toLessonDto(lesson)));
-      await this.idempotency.store(
-        manager,
-        confirming.flatMap(({ index }, position) => {
-          const request = commands[index].idempotency;
-          return request ? [{ request, response: responses[position] }] : [];
-        }),
-      );
-    });
-    confirming.forEach(({ index }, position) => {
-      outcomes[index] = { ok: true, value: responses[position] };
-    });
-    return confirming.length;
-  }
-}
-
-function settledSync<T>(work: () => T): BatchOutcome<T> {
-  try {
-    return { ok: true, value: work() };
-  } catch (error) {
-    return failed(error);
+    const confirmed = await this.writeConfirmations(manager, confirming);
+    const again: number[] = [];
+    for (const { index, lesson } of confirming) {
+      if (confirmed.has(lesson.id)) outcomes[index] = { ok: true, value: toLessonDto(lesson) };
+      else again.push(index);
+    }
+    this.metrics.confirmationBatchSize.observe(confirmed.size);
+    if (again.length) this.metrics.confirmationConflicts.inc(again.length);
+    return again;
   }
 }
