@@ -24,7 +24,7 @@ import { ConfirmRequest, Percentiles, confirmLoad } from './bench/load';
 import { PgbenchProtocol, runPgbench } from './bench/pgbench';
 import { SeedShape, lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
 import { freePort } from '../common/net/free-port';
-import { DatabaseCpu, Service, machineCpu, run } from './bench/service';
+import { DatabaseCpu, Service, machineCpu, run, scrapeMetrics } from './bench/service';
 
 interface Options {
   institutions: number;
@@ -231,6 +231,35 @@ interface ServiceFigures {
   machineCpuBusyPercent: number;
   warmup: { confirmations: number; errors: number };
   idempotentReplays: { replayed: number; failures: number };
+  /** The service's confirmation batches while measured, from its /metrics. */
+  batches: BatchFigures;
+}
+
+interface BatchFigures {
+  count: number;
+  meanSize: number;
+  /** Lessons changed between a batch's read and its write, confirmed again one at a time. */
+  conflicts: number;
+  /** Batches that failed as a whole and ran again one confirmation at a time. */
+  fallbacks: number;
+}
+
+const BATCH_METRICS = {
+  count: 'escrow_confirmation_batch_size_count',
+  size: 'escrow_confirmation_batch_size_sum',
+  conflicts: 'escrow_confirmation_conflicts_total',
+  fallbacks: 'escrow_confirmation_batch_fallbacks_total',
+};
+
+function batchFigures(before: Map<string, number>, after: Map<string, number>): BatchFigures {
+  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const count = delta(BATCH_METRICS.count);
+  return {
+    count,
+    meanSize: round(delta(BATCH_METRICS.size) / Math.max(1, count), 1),
+    conflicts: delta(BATCH_METRICS.conflicts),
+    fallbacks: delta(BATCH_METRICS.fallbacks),
+  };
 }
 
 /** Starts the service, warms it up, measures, checks a few replays, stops it. */
@@ -293,11 +322,13 @@ async function measureService(
       progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
       const databaseCpu = new DatabaseCpu(bench.admin);
       databaseCpu.start();
+      const metricsBefore = await scrapeMetrics(baseUrl);
       const serviceCpuBefore = service.cpuMs();
       const machineBefore = machineCpu();
       const measured = await load(opts.duration);
       const machineAfter = machineCpu();
       const serviceCpuMs = service.cpuMs() - serviceCpuBefore;
+      const batches = batchFigures(metricsBefore, await scrapeMetrics(baseUrl));
       const databaseCpuMs = await databaseCpu.stop();
       const answered = [...(warmup?.confirmed ?? []), ...measured.confirmed];
       const answeredSet = new Set(answered);
@@ -323,6 +354,7 @@ async function measureService(
         machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
         warmup: { confirmations: warmup?.confirmed.length ?? 0, errors: warmup?.errors ?? 0 },
         idempotentReplays: replays,
+        batches,
       };
       return { figures, answered, idempotencyKey };
     });
@@ -530,6 +562,9 @@ function text(report: Report): string {
     `          CPU per confirmation: service ${service.cpuMsPerConfirmation ?? '?'} ms, ` +
       `PostgreSQL ${service.databaseCpuMsPerConfirmation ?? '?'} ms; ` +
       `machine busy ${service.machineCpuBusyPercent}%`,
+    `          batches ${service.batches.count}, ${service.batches.meanSize} confirmations each; ` +
+      `lessons changed between read and write ${service.batches.conflicts}, ` +
+      `batches run again one by one ${service.batches.fallbacks}`,
     `limit     ${limit.tps} transactions/s (${limit.transactions}, ${limit.tool})  ` +
       `${ms(limit.latencyMs)}  failed ${limit.failed}${limit.aborted ? '  ABORTED' : ''}`,
     `          CPU per transaction: PostgreSQL ${limit.databaseCpuMsPerTransaction ?? '?'} ms; ` +

@@ -119,6 +119,18 @@ export class Service {
   }
 }
 
+/** The unlabelled samples of the service's Prometheus metrics (`name value` lines), by name. */
+export async function scrapeMetrics(baseUrl: string): Promise<Map<string, number>> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
+  const samples = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/.exec(line);
+    if (sample) samples.set(sample[1], Number(sample[2]));
+  }
+  return samples;
+}
+
 const CLOCK_TICKS_PER_SECOND = 100;
 
 export function processCpuMs(pid: number): number {
