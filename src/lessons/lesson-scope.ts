@@ -139,9 +139,11 @@ export async function readParentLessons(
   const read = new Map<string, ReadLesson>();
   for (const row of rows) {
     const lesson = lessonFromRow(manager, row);
+    // A missing version would read as "the caller holds the lock" where it is written.
+    if (typeof row.row_version !== 'string') throw new Error(`no row version for ${lesson.id}`);
     read.set(parentLessonKey(lesson.id, row.requested_by as string), {
       lesson,
-      rowVersion: row.row_version as string,
+      rowVersion: row.row_version,
     });
   }
   return read;

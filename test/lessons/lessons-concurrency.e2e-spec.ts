@@ -10,6 +10,7 @@ import type { Principal } from '../../src/auth/principal';
 import { CONFIRMATION_BATCHING, ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { tokens } from '../support/factories';
+import { eventually } from '../support/waiting';
 import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
   PaidOrder,
@@ -236,6 +237,91 @@ describe('lessons: concurrency', () => {
     const stored = await dataSource.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key]);
     expect(stored).toHaveLength(0);
     expect((await lessonRow(t, lessonId))?.status).toBe('disputed');
+  });
+
+  it('answers a lesson asked for twice in a batch after it, from what the batch did', async () => {
+    const paid = await paidOrder(dataSource);
+    const [first, second, lessonId] = [
+      await recordedLesson(paid, 72),
+      await recordedLesson(paid, 71),
+      await recordedLesson(paid, 70),
+    ];
+    const parent = as.parent(paid.order.parentId);
+    const principal: Principal = { sub: paid.order.parentId, role: 'parent' };
+    const confirmLesson = t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson);
+    const write = confirmLesson.writeConfirmations.bind(confirmLesson);
+    let disputed = false;
+    const spy = jest
+      .spyOn(confirmLesson, 'writeConfirmations')
+      .mockImplementation(async (manager: unknown, items: unknown) => {
+        // The lesson is disputed after its batch read it and before the batch writes.
+        if (
+          !disputed &&
+          (items as { lesson: { id: string } }[]).some((i) => i.lesson.id === lessonId)
+        ) {
+          disputed = true;
+          await lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, {
+            reason: 'No.',
+          }).expect(200);
+        }
+        return write(manager, items);
+      });
+    try {
+      // The first two take the batches in flight; the lesson, asked for twice, waits and goes
+      // out twice in one batch.
+      const answers = await Promise.allSettled(
+        [first, second, lessonId, lessonId].map((id) =>
+          t.app.get(ConfirmLesson).execute({ principal, lessonId: id }),
+        ),
+      );
+      expect(answers.slice(0, 2).map((answer) => answer.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+      ]);
+      for (const answer of answers.slice(2)) {
+        expect(answer).toMatchObject({ status: 'rejected', reason: { code: 'LESSON_DISPUTED' } });
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(disputed).toBe(true);
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1 });
+  });
+
+  it('confirms on its own a lesson changed while the batch statement waited for its lock', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const conflicts = await conflictsSoFar();
+    const holder = dataSource.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`UPDATE lessons SET note = 'Moved to room 3.' WHERE id = $1`, [lessonId]);
+      const confirming = lessonCommand(
+        t,
+        as.parent(paid.order.parentId),
+        `/v1/lessons/${lessonId}/confirm`,
+        {},
+        randomUUID(),
+      ).then((response) => response); // sent now: a request goes out when awaited
+      // The batch read the lesson as it was, and its statement now waits for the row lock.
+      await eventually(async () => {
+        const [{ waiting }] = await dataSource.query(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return waiting > 0 ? true : undefined;
+      });
+      await holder.commitTransaction();
+      const response = await confirming;
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ status: 'confirmed', note: 'Moved to room 3.' });
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+    expect(await conflictsSoFar()).toBe(conflicts + 1);
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
   });
 
   it('finds a lesson named in capitals, alone and within a batch', async () => {

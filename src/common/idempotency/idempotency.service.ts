@@ -35,7 +35,7 @@ export interface StoredEntry {
 /**
  * The INSERT storing `entries`' responses, its values bound with `bind`, for a statement that
  * also does their work; `keep`, a condition on `s.n` (an entry's position in `entries`, from 1),
- * can leave entries out. A key already taken fails the statement.
+ * can leave entries out. Returns the stored (scope, key); a key already taken fails the statement.
  */
 export function storeResponsesSql(bind: Bind, entries: StoredEntry[], keep = 'true'): string {
   return `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
@@ -46,7 +46,8 @@ export function storeResponsesSql(bind: Bind, entries: StoredEntry[], keep = 'tr
                 ${bind(entries.map(({ request }) => request.statusCode))}::int[],
                 ${bind(entries.map(({ response }) => JSON.stringify(response ?? null)))}::json[])
       WITH ORDINALITY AS s(scope, key, fingerprint, status_code, response, n)
-    WHERE ${keep}`;
+    WHERE ${keep}
+    RETURNING scope, key`;
 }
 
 const FIND = `SELECT scope, key, fingerprint, response FROM idempotency_keys

@@ -71,6 +71,14 @@ function settledSync<T>(work: () => T): BatchOutcome<T> {
   }
 }
 
+/**
+ * A lesson the confirmation statement may confirm (`l`, with its confirmation `c`): still awaiting
+ * confirmation and, unless the caller holds its lock (no row version), still the row it was read
+ * as. Checked where the statement locks the row and again where it updates it.
+ */
+const STILL_AS_READ = `l.status = 'awaiting_confirmation'
+  AND (c.row_version IS NULL OR l.xmin = c.row_version)`;
+
 /** A lesson to confirm, and how. */
 interface Confirming {
   lesson: Lesson;
@@ -142,8 +150,8 @@ export class ConfirmLesson {
    * - `target`: the lessons to confirm, locked in id order (so that batches cannot deadlock);
    * - `confirmed`: their confirmations recorded, with the ids of their releases;
    * - `keys`: the responses to the keyed requests of the confirmed lessons stored;
-   * - the ledger's `request`, `tx` and `postings`: the confirmed lessons' holds posted, last, as
-   *   the institutions' accounts they lock stay locked until the commit.
+   * - the ledger's `request`, `tx` and `postings`: the confirmed lessons' holds posted, after the
+   *   keys, as the institutions' accounts they lock stay locked until the commit.
    * Each lesson is updated in place with its confirmation.
    */
   private async writeConfirmations(
@@ -185,7 +193,7 @@ export class ConfirmLesson {
                settle_transaction_id, stored_at)),
       target AS (
         SELECT l.id FROM lessons l JOIN c ON c.id = l.id
-        WHERE l.status = 'awaiting_confirmation' AND (c.row_version IS NULL OR l.xmin = c.row_version)
+        WHERE ${STILL_AS_READ}
         ORDER BY l.id FOR UPDATE OF l),
       confirmed AS (
         UPDATE lessons l
@@ -193,10 +201,18 @@ export class ConfirmLesson {
             confirmation_rule = c.rule, rating = c.rating, comment = c.comment,
             settle_transaction_id = c.settle_transaction_id
         FROM c JOIN target ON target.id = c.id
-        WHERE l.id = c.id
+        WHERE l.id = c.id AND ${STILL_AS_READ}
         RETURNING l.id, l.hold_transaction_id, c.stored_at),
       keys AS (${storeResponsesSql(bind, entries, 's.n IN (SELECT stored_at FROM confirmed)')}),
-      ${this.lessonLedger.releaseSql(bind, releases, 'r.pending_id IN (SELECT hold_transaction_id FROM confirmed)')}
+      ${this.lessonLedger.releaseSql(
+        bind,
+        releases,
+        // The holds of the confirmed lessons, once their keys are stored: the sub-statements of
+        // one statement run in no set order, and reading `keys` here puts the ledger (and the
+        // accounts it locks until the commit) after them.
+        `r.pending_id IN (SELECT hold_transaction_id FROM confirmed)
+         AND (SELECT count(*) FROM keys) >= 0`,
+      )}
       SELECT confirmed.id AS lesson_id, confirmed.hold_transaction_id AS hold_id, tx.id, tx.pending_id
       FROM confirmed LEFT JOIN tx ON tx.pending_id = confirmed.hold_transaction_id`;
     let rows: {
@@ -291,12 +307,19 @@ export class ConfirmLesson {
     );
     const at = new Date();
     const confirming: (Confirming & { index: number })[] = [];
+    // A lesson asked for again in this batch: answered after it, from what this batch did.
+    const asked = new Set<string>();
     // Keyed requests refused below: a retry finds its lesson confirmed, and so its stored
     // response; keys are looked up only for these, not on every batch.
     const refused: { index: number; request: IdempotentRequest }[] = [];
     for (const index of candidates) {
       const command = commands[index];
       const found = read.get(parentLessonKey(command.lessonId, command.principal.sub));
+      if (found && asked.has(found.lesson.id)) {
+        outcomes[index] = { retry: true };
+        continue;
+      }
+      if (found) asked.add(found.lesson.id);
       try {
         if (!found) {
           throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${command.lessonId}`);
@@ -315,8 +338,6 @@ export class ConfirmLesson {
         rowVersion: found.rowVersion,
         request: command.idempotency,
       });
-      // The same lesson again later in this batch finds it confirmed.
-      found.lesson.status = confirmation.status;
     }
     // A refused request whose key is stored (a retry, or the same request sent twice and done
     // meanwhile) gets the stored response.
