@@ -2,10 +2,10 @@
  * Benchmark of lesson confirmation beside its raw-SQL limit: `npm run bench -- [--quick] [--json]
  * [--duration 30] [--warmup 5] [--connections 32] [--lessons 60000] [--orders 2000]
  * [--institutions 20] [--pgbench-protocol prepared] [--skip-build] [--keep-database]
- * [--cpu-prof <dir>]` (the last writes a V8 CPU profile of the service to <dir>).
+ * [--cpu-prof <dir>]` (the last writes a V8 CPU profile of each service process to <dir>).
  *
- * On loopback only: creates a fresh database, seeds it in SQL, starts the compiled service (API and
- * workers), drives POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench
+ * On loopback only: creates a fresh database, seeds it in SQL, starts the compiled service (its
+ * API and a queue worker, each a process, as docker-compose.yml runs them), drives POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench
  * with the same statements at the same concurrency and time, checks that every confirmation was
  * durable and released once and that the books balance, prints the figures, drops the database.
  * Exits 0, 2 when a check failed, 1 when the benchmark could not run.
@@ -111,6 +111,11 @@ function options(argv: string[]): Options {
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mapValues = <K extends string, V, W>(record: Record<K, V>, f: (value: V) => W) =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value as V)])) as Record<
+    K,
+    W
+  >;
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Milliseconds of CPU per unit of work, or null when they could not be measured. */
@@ -224,7 +229,8 @@ interface ServiceFigures {
   connectionErrors: number;
   timeouts: number;
   lessonsRanOut: boolean;
-  peakRssMb: number;
+  /** Of the API and of the queue worker. */
+  peakRssMb: { api: number; worker: number };
   cpuMsPerConfirmation: number | null;
   /** PostgreSQL's CPU (the bench database's backends) per confirmation. */
   databaseCpuMsPerConfirmation: number | null;
@@ -308,7 +314,9 @@ async function measureService(
   });
   try {
     await phase(bench, 'start', async () => {
-      progress(`service pid ${service.pid} on ${baseUrl}: starting`);
+      progress(
+        `service (API pid ${service.pids.api}, worker pid ${service.pids.worker}) on ${baseUrl}: starting`,
+      );
       await service.ready(baseUrl);
       progress('waiting for the background sealer to catch up with the seed');
       progress(await waitForSealing(bench, 60_000));
@@ -348,7 +356,7 @@ async function measureService(
         connectionErrors: measured.connectionErrors,
         timeouts: measured.timeouts,
         lessonsRanOut: measured.exhausted,
-        peakRssMb: Math.round(service.peakRssBytes() / 1024 / 1024),
+        peakRssMb: mapValues(service.peakRssBytes(), (bytes) => Math.round(bytes / 1024 / 1024)),
         cpuMsPerConfirmation: perUnit(serviceCpuMs, confirmations),
         databaseCpuMsPerConfirmation: perUnit(databaseCpuMs, confirmations),
         machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
@@ -557,9 +565,9 @@ function text(report: Report): string {
       `${service.connectionErrors ? `, ${service.connectionErrors} connection errors` : ''}` +
       `${service.timeouts ? `, ${service.timeouts} timeouts` : ''}` +
       `${service.lessonsRanOut ? ', LESSONS RAN OUT (seed more with --lessons)' : ''}` +
-      `  peak RSS ${service.peakRssMb} MB` +
+      `  peak RSS API ${service.peakRssMb.api} MB, worker ${service.peakRssMb.worker} MB` +
       `  idempotent replays ${replays.replayed - replays.failures}/${replays.replayed} ok`,
-    `          CPU per confirmation: service ${service.cpuMsPerConfirmation ?? '?'} ms, ` +
+    `          CPU per confirmation: service (API and worker) ${service.cpuMsPerConfirmation ?? '?'} ms, ` +
       `PostgreSQL ${service.databaseCpuMsPerConfirmation ?? '?'} ms; ` +
       `machine busy ${service.machineCpuBusyPercent}%`,
     `          batches ${service.batches.count}, ${service.batches.meanSize} confirmations each; ` +

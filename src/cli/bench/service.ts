@@ -1,6 +1,6 @@
 /**
- * The service under test, as production runs it: the compiled build in a child process (API and
- * workers), with its own database, queue prefix and ports. Also the process figures the report
+ * The service under test, as production runs it: the compiled build, its API and a queue worker
+ * in child processes of their own, with its own database, queue prefix and ports. Also the process figures the report
  * needs: peak RSS (VmHWM) and CPU time, read from /proc.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -35,13 +35,13 @@ export interface ServiceEnv {
   cpuProfileDir?: string;
 }
 
-export class Service {
-  private exited: Promise<void>;
-  private output = '';
+/** One Node process of the service, and the last of its output (for the error when it dies). */
+class ServiceProcess {
+  readonly exited: Promise<void>;
+  output = '';
 
-  private constructor(private readonly child: ChildProcess) {
+  constructor(readonly child: ChildProcess) {
     const keep = (chunk: Buffer) => {
-      // The last few kilobytes, for the error message when it dies.
       this.output = (this.output + chunk.toString()).slice(-8_000);
     };
     child.stdout?.on('data', keep);
@@ -49,49 +49,13 @@ export class Service {
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
   }
 
-  static start(env: ServiceEnv): Service {
-    const profile = env.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfileDir}`] : [];
-    const main = join(REPO_ROOT, 'dist', 'src', 'main.js');
-    const child = spawn(process.execPath, [...profile, main], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PORT: String(env.port),
-        DATABASE_URL: env.databaseUrl,
-        QUEUE_PREFIX: env.queuePrefix,
-        LOG_LEVEL: 'warn',
-        BANK_MODE: 'sandbox',
-        SANDBOX_BANK_PORT: String(env.sandboxBankPort),
-        JWT_SECRET: env.jwtSecret,
-      },
-    });
-    return new Service(child);
-  }
-
   get pid(): number {
-    if (this.child.pid === undefined) throw new Error('the service did not start');
+    if (this.child.pid === undefined) throw new Error('a service process did not start');
     return this.child.pid;
   }
 
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Waits until GET /health answers 200 (database and Redis up). */
-  async ready(baseUrl: string, timeoutMs = 90_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`the service exited while starting:\n${this.output}`);
-      try {
-        const response = await fetch(`${baseUrl}/health`);
-        if (response.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(250);
-    }
-    throw new Error(`the service was not healthy within ${timeoutMs} ms:\n${this.output}`);
   }
 
   /** Peak resident set size so far, in bytes (the kernel's high-water mark). */
@@ -101,21 +65,88 @@ export class Service {
     if (!kb) throw new Error('no VmHWM in /proc/<pid>/status');
     return Number(kb[1]) * 1024;
   }
+}
 
-  /** CPU time (user + system) the process has used, in milliseconds. */
+/**
+ * The service as docker-compose.yml runs it: the API (QUEUE_WORKERS=off) and one queue worker
+ * (worker.js), each its own process.
+ */
+export class Service {
+  private constructor(
+    private readonly api: ServiceProcess,
+    private readonly worker: ServiceProcess,
+  ) {}
+
+  static start(env: ServiceEnv): Service {
+    const profile = env.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfileDir}`] : [];
+    const spawnNode = (script: string, queueWorkers: 'on' | 'off') =>
+      new ServiceProcess(
+        spawn(process.execPath, [...profile, join(REPO_ROOT, 'dist', 'src', script)], {
+          cwd: REPO_ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            ...process.env,
+            PORT: String(env.port),
+            DATABASE_URL: env.databaseUrl,
+            QUEUE_PREFIX: env.queuePrefix,
+            QUEUE_WORKERS: queueWorkers,
+            LOG_LEVEL: 'warn',
+            BANK_MODE: 'sandbox',
+            SANDBOX_BANK_PORT: String(env.sandboxBankPort),
+            JWT_SECRET: env.jwtSecret,
+          },
+        }),
+      );
+    return new Service(spawnNode('main.js', 'off'), spawnNode('worker.js', 'on'));
+  }
+
+  get pids(): { api: number; worker: number } {
+    return { api: this.api.pid, worker: this.worker.pid };
+  }
+
+  /** Waits until GET /health answers 200 (database and Redis up), with the worker running. */
+  async ready(baseUrl: string, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const [name, part] of Object.entries({ api: this.api, worker: this.worker })) {
+        if (!part.running) {
+          throw new Error(`the service's ${name} exited while starting:\n${part.output}`);
+        }
+      }
+      try {
+        const response = await fetch(`${baseUrl}/health`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(250);
+    }
+    throw new Error(`the service was not healthy within ${timeoutMs} ms:\n${this.api.output}`);
+  }
+
+  /** Peak resident set size so far of each process, in bytes. */
+  peakRssBytes(): { api: number; worker: number } {
+    return { api: this.api.peakRssBytes(), worker: this.worker.peakRssBytes() };
+  }
+
+  /** CPU time (user + system) both processes have used, in milliseconds. */
   cpuMs(): number {
-    return processCpuMs(this.pid);
+    return processCpuMs(this.api.pid) + processCpuMs(this.worker.pid);
   }
 
   /** SIGTERM (graceful shutdown), then SIGKILL if it takes too long. */
   async stop(timeoutMs = 20_000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const killed = sleep(timeoutMs).then(() => {
-      if (this.running) this.child.kill('SIGKILL');
-    });
-    await Promise.race([this.exited, killed]);
-    await this.exited;
+    await Promise.all(
+      [this.api, this.worker].map(async (part) => {
+        if (!part.running) return;
+        part.child.kill('SIGTERM');
+        const killed = sleep(timeoutMs).then(() => {
+          if (part.running) part.child.kill('SIGKILL');
+        });
+        await Promise.race([part.exited, killed]);
+        await part.exited;
+      }),
+    );
   }
 }
 
