@@ -11,7 +11,7 @@ import { Percentiles, percentiles } from './load';
 
 export const PGBENCH_SCRIPT = join(__dirname, 'confirm-lesson.sql');
 
-export type PgbenchProtocol = 'simple' | 'extended' | 'prepared';
+export type PgbenchProtocol = 'extended' | 'prepared';
 
 export interface PgbenchRun {
   databaseUrl: string;
