@@ -113,11 +113,7 @@ function options(argv: string[]): Options {
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const mapValues = <K extends string, V, W>(record: Record<K, V>, f: (value: V) => W) =>
-  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value as V)])) as Record<
-    K,
-    W
-  >;
+const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Milliseconds of CPU per unit of work, or null when they could not be measured. */
@@ -347,6 +343,7 @@ async function measureService(
         issued.filter((request) => answeredSet.has(request.ordinal)).slice(0, 10),
       );
       const confirmations = measured.confirmed.length;
+      const peakRss = service.peakRssBytes();
       progress(`${confirmations} confirmations in ${measured.seconds} s; stopping the service`);
       const figures: ServiceFigures = {
         confirmations,
@@ -358,7 +355,7 @@ async function measureService(
         connectionErrors: measured.connectionErrors,
         timeouts: measured.timeouts,
         lessonsRanOut: measured.exhausted,
-        peakRssMb: mapValues(service.peakRssBytes(), (bytes) => Math.round(bytes / 1024 / 1024)),
+        peakRssMb: { api: megabytes(peakRss.api), worker: megabytes(peakRss.worker) },
         cpuMsPerConfirmation: perUnit(serviceCpuMs, confirmations),
         databaseCpuMsPerConfirmation: perUnit(databaseCpuMs, confirmations),
         machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),

@@ -2,9 +2,9 @@
  * The only writer of postings. Each method takes the caller's EntityManager, so that the ledger
  * movement commits or rolls back with the business change that needs it, and writes its whole
  * transaction in one SQL statement; resolveHoldsSql is that statement's SQL for a caller that
- * writes its change and the ledger in one statement. Postings are inserted in account-id order: the posting trigger
- * locks each account row as it applies a posting, so every transaction takes its locks in one
- * global order and concurrent transfers cannot deadlock.
+ * writes its change and the ledger in one statement. Postings are inserted in account-id order:
+ * the posting trigger locks each account row as it applies a posting, so every transaction takes
+ * its locks in one global order and concurrent transfers cannot deadlock.
  */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';

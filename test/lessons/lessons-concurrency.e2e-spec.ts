@@ -28,7 +28,7 @@ const RACERS = 20;
 /** ConfirmLesson's private work of a batch, for the tests that fail or race it. */
 interface BatchWork {
   confirmCandidates: (...args: unknown[]) => Promise<void>;
-  writeConfirmations: (...args: unknown[]) => Promise<Set<string>>;
+  writeConfirmations: (...args: unknown[]) => Promise<Map<string, unknown>>;
 }
 
 describe('lessons: concurrency', () => {
@@ -178,15 +178,25 @@ describe('lessons: concurrency', () => {
     }
   });
 
-  /** Runs `change` between a batch's read of its lessons and its statement, once. */
-  function changeBeforeTheBatchWrites(change: () => Promise<unknown>) {
+  /**
+   * Runs `change` once, between the read and the statement of the first batch that confirms
+   * `lessonId`.
+   */
+  function changeBeforeTheBatchWrites(lessonId: string, change: () => Promise<unknown>) {
     const confirmLesson = t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson);
     const write = confirmLesson.writeConfirmations.bind(confirmLesson);
+    let changed = false;
     return jest
       .spyOn(confirmLesson, 'writeConfirmations')
-      .mockImplementationOnce(async (...args: unknown[]) => {
-        await change();
-        return write(...args);
+      .mockImplementation(async (manager: unknown, items: unknown) => {
+        if (
+          !changed &&
+          (items as { lesson: { id: string } }[]).some((i) => i.lesson.id === lessonId)
+        ) {
+          changed = true;
+          await change();
+        }
+        return write(manager, items);
       });
   }
 
@@ -197,7 +207,7 @@ describe('lessons: concurrency', () => {
     const paid = await paidOrder(dataSource);
     const lessonId = await recordedLesson(paid);
     const conflicts = await conflictsSoFar();
-    const spy = changeBeforeTheBatchWrites(() =>
+    const spy = changeBeforeTheBatchWrites(lessonId, () =>
       dataSource.query(`UPDATE lessons SET note = 'Moved to room 2.' WHERE id = $1`, [lessonId]),
     );
     const key = randomUUID();
@@ -221,7 +231,7 @@ describe('lessons: concurrency', () => {
     const lessonId = await recordedLesson(paid);
     const conflicts = await conflictsSoFar();
     const parent = as.parent(paid.order.parentId);
-    const spy = changeBeforeTheBatchWrites(() =>
+    const spy = changeBeforeTheBatchWrites(lessonId, () =>
       lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, { reason: 'No.' }).expect(200),
     );
     const key = randomUUID();
@@ -248,24 +258,14 @@ describe('lessons: concurrency', () => {
     ];
     const parent = as.parent(paid.order.parentId);
     const principal: Principal = { sub: paid.order.parentId, role: 'parent' };
-    const confirmLesson = t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson);
-    const write = confirmLesson.writeConfirmations.bind(confirmLesson);
     let disputed = false;
-    const spy = jest
-      .spyOn(confirmLesson, 'writeConfirmations')
-      .mockImplementation(async (manager: unknown, items: unknown) => {
-        // The lesson is disputed after its batch read it and before the batch writes.
-        if (
-          !disputed &&
-          (items as { lesson: { id: string } }[]).some((i) => i.lesson.id === lessonId)
-        ) {
-          disputed = true;
-          await lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, {
-            reason: 'No.',
-          }).expect(200);
-        }
-        return write(manager, items);
-      });
+    // The lesson is disputed after its batch read it and before the batch writes.
+    const spy = changeBeforeTheBatchWrites(lessonId, async () => {
+      disputed = true;
+      await lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, { reason: 'No.' }).expect(
+        200,
+      );
+    });
     try {
       // The first two take the batches in flight; the lesson, asked for twice, waits and goes
       // out twice in one batch.

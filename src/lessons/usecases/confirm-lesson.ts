@@ -132,17 +132,20 @@ export class ConfirmLesson {
     manager: EntityManager,
     lesson: Lesson,
     confirmation: Confirmation,
-  ): Promise<void> {
+  ): Promise<LessonDto> {
     const confirmed = await this.writeConfirmations(manager, [
       { lesson, confirmation, rowVersion: null },
     ]);
-    if (!confirmed.has(lesson.id)) {
+    const response = confirmed.get(lesson.id);
+    if (!response) {
       throw new Error(`lesson ${lesson.id} was locked awaiting confirmation but not confirmed`);
     }
+    return response;
   }
 
   /**
-   * Confirms lessons in one statement; returns the ids of those it confirmed. Only a lesson still
+   * Confirms lessons in one statement; returns the answers of those it confirmed, by lesson id
+   * (each lesson as confirmed, which is also what a keyed request stores). Only a lesson still
    * awaiting confirmation is confirmed, and, when its row version is given, only if its row is
    * still that version; the others are left as they are, and so are their keys and holds. The
    * statement's parts, in order:
@@ -157,10 +160,11 @@ export class ConfirmLesson {
   private async writeConfirmations(
     manager: EntityManager,
     items: Confirming[],
-  ): Promise<Set<string>> {
-    if (items.length === 0) return new Set();
+  ): Promise<Map<string, LessonDto>> {
+    if (items.length === 0) return new Map();
     const lessons = items.map((item) => item.lesson);
     const releases = this.lessonLedger.releasesOf(lessons);
+    const responses: LessonDto[] = [];
     const entries: StoredEntry[] = [];
     const storedAt = items.map(({ lesson, confirmation, request }, index) => {
       Object.assign(lesson, {
@@ -172,8 +176,9 @@ export class ConfirmLesson {
         comment: confirmation.comment ?? null,
         settleTransactionId: releases.ids[index],
       });
+      responses.push(toLessonDto(lesson));
       if (!request) return null;
-      entries.push({ request, response: toLessonDto(lesson) });
+      entries.push({ request, response: responses[index] });
       return entries.length;
     });
     const params: unknown[] = [];
@@ -234,7 +239,11 @@ export class ConfirmLesson {
       rows,
     );
     const confirmed = new Set(rows.map((row) => row.lesson_id));
-    return confirmed;
+    return new Map(
+      lessons.flatMap((lesson, index) =>
+        confirmed.has(lesson.id) ? [[lesson.id, responses[index]]] : [],
+      ),
+    );
   }
 
   /** One confirmation in its own transaction, under its lesson's lock. */
@@ -242,8 +251,7 @@ export class ConfirmLesson {
     return this.idempotency.execute(command.idempotency, async (manager) => {
       const lesson = await lockLesson(manager, command.lessonId, command.principal);
       assertAwaitingConfirmation(lesson);
-      await this.confirmLocked(manager, lesson, this.confirmationOf(command, new Date()));
-      return toLessonDto(lesson);
+      return this.confirmLocked(manager, lesson, this.confirmationOf(command, new Date()));
     });
   }
 
@@ -355,7 +363,8 @@ export class ConfirmLesson {
     const confirmed = await this.writeConfirmations(manager, confirming);
     const again: number[] = [];
     for (const { index, lesson } of confirming) {
-      if (confirmed.has(lesson.id)) outcomes[index] = { ok: true, value: toLessonDto(lesson) };
+      const response = confirmed.get(lesson.id);
+      if (response) outcomes[index] = { ok: true, value: response };
       else again.push(index);
     }
     this.metrics.confirmationBatchSize.observe(confirmed.size);
