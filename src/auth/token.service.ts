@@ -44,11 +44,34 @@ export function principalFromClaims(claims: JwtPayload): Principal {
   };
 }
 
+/** Seconds of clock difference allowed with the token's issuer, on its expiry. */
+const CLOCK_TOLERANCE_S = 5;
+
+/**
+ * Tokens verified lately, kept so that a client's next request with the same token costs a map
+ * lookup instead of a signature check (a parent's app sends one token for an hour of requests).
+ * At most this many; the oldest go first.
+ */
+export const VERIFIED_TOKENS_KEPT = 10_000;
+
+interface VerifiedToken {
+  principal: Principal;
+  /** The token's `exp`, in seconds since the epoch. */
+  expiresAt: number;
+}
+
 @Injectable()
 export class TokenService {
   /** Built once: jsonwebtoken would otherwise parse the key again for every request. */
   private readonly key: KeyObject;
   private readonly algorithm: Algorithm;
+  /**
+   * By the whole token, signature included, so another signature over the same claims is a
+   * different entry and is checked in full. A token is kept only once it passed every check, and
+   * is used from here only until its expiry: nothing else about it can change, as the key is
+   * fixed for the process's life.
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const { publicKey, secret } = config.jwt;
@@ -59,11 +82,24 @@ export class TokenService {
   }
 
   verify(token: string): Principal {
+    const known = this.verified.get(token);
+    // jsonwebtoken's own rule: expired from `exp + clockTolerance` on.
+    if (known && Date.now() / 1000 < known.expiresAt + CLOCK_TOLERANCE_S) return known.principal;
+    if (known) this.verified.delete(token);
+    const verified = this.verifyInFull(token);
+    if (this.verified.size >= VERIFIED_TOKENS_KEPT) {
+      this.verified.delete(this.verified.keys().next().value as string);
+    }
+    this.verified.set(token, verified);
+    return verified.principal;
+  }
+
+  private verifyInFull(token: string): VerifiedToken {
     let claims: string | JwtPayload;
     try {
       claims = jwt.verify(token, this.key, {
         algorithms: [this.algorithm],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_S,
       });
     } catch (error) {
       const reason =
@@ -72,7 +108,7 @@ export class TokenService {
     }
     if (typeof claims === 'string') refuse('token payload is not an object');
     if (claims.exp === undefined) refuse('token has no expiry');
-    return principalFromClaims(claims);
+    return { principal: Object.freeze(principalFromClaims(claims)), expiresAt: claims.exp };
   }
 }
 
