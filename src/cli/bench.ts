@@ -24,6 +24,7 @@ import { ConfirmRequest, Percentiles, confirmLoad } from './bench/load';
 import { PgbenchProtocol, runPgbench } from './bench/pgbench';
 import { SeedShape, lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
 import { freePort } from '../common/net/free-port';
+import { EVENT_LOOP_SAMPLING_MS } from '../metrics/event-loop';
 import { DatabaseCpu, Service, machineCpu, run, scrapeMetrics } from './bench/service';
 
 interface Options {
@@ -237,6 +238,11 @@ interface ServiceFigures {
   idempotentReplays: { replayed: number; failures: number };
   /** The service's confirmation batches while measured, from its /metrics. */
   batches: BatchFigures;
+  /**
+   * How late the API's event loop ran while measured (its /metrics, whose histogram restarts at
+   * every scrape): a request waits that long again at each step it takes on that loop.
+   */
+  apiEventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 interface BatchFigures {
@@ -264,6 +270,20 @@ function batchFigures(before: Map<string, number>, after: Map<string, number>): 
     conflicts: delta(BATCH_METRICS.conflicts),
     fallbacks: delta(BATCH_METRICS.fallbacks),
   };
+}
+
+/**
+ * The API's event-loop delay since the scrape before `after`, from prom-client's gauges, less the
+ * sampling interval they include.
+ */
+function eventLoopDelay(after: Map<string, number>): ServiceFigures['apiEventLoopDelayMs'] {
+  const ms = (quantile: string) =>
+    round(
+      (after.get(`nodejs_eventloop_lag_${quantile}_seconds`) ?? NaN) * 1000 -
+        EVENT_LOOP_SAMPLING_MS,
+      1,
+    );
+  return { p50: ms('p50'), p99: ms('p99'), max: ms('max') };
 }
 
 /** Starts the service, warms it up, measures, checks a few replays, stops it. */
@@ -328,13 +348,15 @@ async function measureService(
       progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
       const databaseCpu = new DatabaseCpu(bench.admin);
       databaseCpu.start();
+      // This scrape also restarts the API's event-loop delay histogram.
       const metricsBefore = await scrapeMetrics(baseUrl);
       const serviceCpuBefore = service.cpuMs();
       const machineBefore = machineCpu();
       const measured = await load(opts.duration);
       const machineAfter = machineCpu();
       const serviceCpuMs = service.cpuMs() - serviceCpuBefore;
-      const batches = batchFigures(metricsBefore, await scrapeMetrics(baseUrl));
+      const metricsAfter = await scrapeMetrics(baseUrl);
+      const batches = batchFigures(metricsBefore, metricsAfter);
       const databaseCpuMs = await databaseCpu.stop();
       const answered = [...(warmup?.confirmed ?? []), ...measured.confirmed];
       const answeredSet = new Set(answered);
@@ -362,6 +384,7 @@ async function measureService(
         warmup: { confirmations: warmup?.confirmed.length ?? 0, errors: warmup?.errors ?? 0 },
         idempotentReplays: replays,
         batches,
+        apiEventLoopDelayMs: eventLoopDelay(metricsAfter),
       };
       return { figures, answered, idempotencyKey };
     });
@@ -572,6 +595,8 @@ function text(report: Report): string {
     `          batches ${service.batches.count}, ${service.batches.meanSize} confirmations each; ` +
       `lessons changed between read and write ${service.batches.conflicts}, ` +
       `batches run again one by one ${service.batches.fallbacks}`,
+    `          API event loop late by p50 ${service.apiEventLoopDelayMs.p50} ms, ` +
+      `p99 ${service.apiEventLoopDelayMs.p99} ms, max ${service.apiEventLoopDelayMs.max} ms`,
     `limit     ${limit.tps} transactions/s (${limit.transactions}, ${limit.tool})  ` +
       `${ms(limit.latencyMs)}  failed ${limit.failed}${limit.aborted ? '  ABORTED' : ''}`,
     `          CPU per transaction: PostgreSQL ${limit.databaseCpuMsPerTransaction ?? '?'} ms; ` +

@@ -13,6 +13,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { DataSource } from 'typeorm';
 import { countUnsealed } from '../audit/sealing/chain';
 import { ALL_QUEUES } from '../queues/queues';
+import { EVENT_LOOP_SAMPLING_MS } from './event-loop';
 
 @Injectable()
 export class MetricsService {
@@ -46,7 +47,10 @@ export class MetricsService {
   });
 
   constructor(@InjectDataSource() dataSource: DataSource, moduleRef: ModuleRef) {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({
+      register: this.registry,
+      eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLING_MS,
+    });
     new Gauge({
       name: 'escrow_queue_jobs',
       help: 'Jobs in each queue by state (read from Redis when scraped)',

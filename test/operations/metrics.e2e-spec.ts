@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { EVENT_LOOP_SAMPLING_MS } from '../../src/metrics/event-loop';
 import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import { lessonCommand, minutesAgo, paidOrder, recordLesson } from '../lessons/support';
 
@@ -44,6 +45,11 @@ describe('operations: metrics', () => {
     expect(response.headers['content-type']).toMatch(/^text\/plain;.*version=0\.0\.4/);
     const text = response.text;
     expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // Each sample is the time between two ticks of the stated interval, so about that at
+    // least (a tick can come up to a millisecond early); the bench takes the interval off.
+    expect(sample(text, 'nodejs_eventloop_lag_min_seconds')).toBeGreaterThan(
+      (0.8 * EVENT_LOOP_SAMPLING_MS) / 1000,
+    );
     expect(
       sample(
         text,
