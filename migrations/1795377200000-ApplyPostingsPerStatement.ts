@@ -2,6 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import {
   POSTING_ID_FROM_SEQUENCE,
   ledgerApplyPostingFunction,
+  ledgerApplyStampedPostingsFunction,
   ledgerStampPostingFunction,
 } from './shared/ledger-functions';
 
@@ -24,45 +25,17 @@ import {
  * The AFTER INSERT statement trigger then writes each account's last stamp (its highest version)
  * to the account row, once; an account row never goes back to an older version, even when one
  * query inserts postings twice. Should anything keep that write from happening (a trigger or a
- * policy added later), the statement fails: an account never stays behind its postings. The account row keeps all its CHECK constraints and its guard.
- * Inside the statement the account row lags its postings; nothing reads it in between (the
- * statement's own queries see the snapshot from before it began, as before).
+ * policy added later), the statement fails: an account never stays behind its postings (this
+ * check came after the migration had first been applied; AccountsNeverBehindTheirPostings brings
+ * such databases to it). The account row keeps all its CHECK constraints and its guard. Inside
+ * the statement the account row lags its postings; nothing reads it in between (the statement's
+ * own queries see the snapshot from before it began, as before).
  */
-const APPLY_STAMPED_POSTINGS = `
-      CREATE FUNCTION ledger_apply_postings() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        behind uuid;
-      BEGIN
-        WITH last AS (
-          SELECT DISTINCT ON (account_id) * FROM inserted_postings
-          ORDER BY account_id, account_version DESC
-        ), written AS (
-          UPDATE ledger_accounts a SET
-            posted_debits = p.posted_debits_after,
-            posted_credits = p.posted_credits_after,
-            pending_debits = p.pending_debits_after,
-            pending_credits = p.pending_credits_after,
-            version = p.account_version
-          FROM last p
-          WHERE a.id = p.account_id AND a.version < p.account_version
-          RETURNING a.id
-        )
-        SELECT a.id INTO behind
-          FROM last p JOIN ledger_accounts a ON a.id = p.account_id
-         WHERE a.version < p.account_version AND a.id NOT IN (SELECT id FROM written)
-         LIMIT 1;
-        IF FOUND THEN
-          RAISE EXCEPTION 'ledger account % was not brought up to its postings', behind
-            USING ERRCODE = 'EL003';
-        END IF;
-        RETURN NULL;
-      END $$`;
-
 export class ApplyPostingsPerStatement1795377200000 implements MigrationInterface {
   name = 'ApplyPostingsPerStatement1795377200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(APPLY_STAMPED_POSTINGS);
+    await queryRunner.query(ledgerApplyStampedPostingsFunction());
     await queryRunner.query(ledgerStampPostingFunction(POSTING_ID_FROM_SEQUENCE));
     await queryRunner.query(`CREATE TRIGGER trg_ledger_postings_apply_to_accounts
       AFTER INSERT ON ledger_postings REFERENCING NEW TABLE AS inserted_postings

@@ -171,3 +171,40 @@ export function ledgerStampPostingFunction(prelude: string): string {
         RETURN NEW;
       END $$`;
 }
+
+/**
+ * ledger_apply_postings(), the AFTER INSERT statement trigger function of postings (from
+ * ApplyPostingsPerStatement on): writes each account's last stamp to its row once, and fails the
+ * statement (EL003) when something kept an account from being brought up to its postings.
+ */
+export function ledgerApplyStampedPostingsFunction(): string {
+  return `
+      CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        behind uuid;
+      BEGIN
+        WITH last AS (
+          SELECT DISTINCT ON (account_id) * FROM inserted_postings
+          ORDER BY account_id, account_version DESC
+        ), written AS (
+          UPDATE ledger_accounts a SET
+            posted_debits = p.posted_debits_after,
+            posted_credits = p.posted_credits_after,
+            pending_debits = p.pending_debits_after,
+            pending_credits = p.pending_credits_after,
+            version = p.account_version
+          FROM last p
+          WHERE a.id = p.account_id AND a.version < p.account_version
+          RETURNING a.id
+        )
+        SELECT a.id INTO behind
+          FROM last p JOIN ledger_accounts a ON a.id = p.account_id
+         WHERE a.version < p.account_version AND a.id NOT IN (SELECT id FROM written)
+         LIMIT 1;
+        IF FOUND THEN
+          RAISE EXCEPTION 'ledger account % was not brought up to its postings', behind
+            USING ERRCODE = 'EL003';
+        END IF;
+        RETURN NULL;
+      END $$`;
+}

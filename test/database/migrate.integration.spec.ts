@@ -29,4 +29,35 @@ describe('prepareDatabase (PostgreSQL)', () => {
       await client.end();
     }
   });
+
+  it('brings the ledger functions of a database migrated before AccountsNeverBehindTheirPostings up to date', async () => {
+    await prepareDatabase({ databaseUrl });
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    const source = async (name: string) =>
+      (
+        await client.query<{ prosrc: string }>('SELECT prosrc FROM pg_proc WHERE proname = $1', [
+          name,
+        ])
+      ).rows[0].prosrc;
+    try {
+      // Stand-ins for the first form of ApplyPostingsPerStatement's functions, as a database
+      // that applied it holds them, and the migration not yet applied there.
+      await client.query(`CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`);
+      await client.query(`CREATE OR REPLACE FUNCTION ledger_apply_posting() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+      await client.query(`DELETE FROM schema_migrations WHERE name = $1`, [
+        'AccountsNeverBehindTheirPostings1795377300000',
+      ]);
+
+      expect(await prepareDatabase({ databaseUrl })).toEqual([
+        'AccountsNeverBehindTheirPostings1795377300000',
+      ]);
+      expect(await source('ledger_apply_postings')).toMatch(/EL003/);
+      expect(await source('ledger_apply_posting')).toMatch(/TABLE = 'ledger_accounts'/);
+    } finally {
+      await client.end();
+    }
+  });
 });
