@@ -5,9 +5,10 @@
  * [--cpu-prof <dir>]` (the last writes a V8 CPU profile of each service process to <dir>).
  *
  * On loopback only: creates a fresh database, seeds it in SQL, starts the compiled service (its
- * API and a queue worker, each a process, as docker-compose.yml runs them), drives POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench
- * with the same statements at the same concurrency and time, checks that every confirmation was
- * durable and released once and that the books balance, prints the figures, drops the database.
+ * API and a queue worker, each a process, as docker-compose.yml runs them), drives
+ * POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench with the same
+ * statements at the same concurrency and time, checks that every confirmation was durable and
+ * released once and that the books balance, prints the figures, drops the database.
  * Exits 0, 2 when a check failed, 1 when the benchmark could not run.
  */
 import { randomBytes } from 'node:crypto';

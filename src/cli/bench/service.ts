@@ -1,7 +1,7 @@
 /**
  * The service under test, as production runs it: the compiled build, its API and a queue worker
- * in child processes of their own, with its own database, queue prefix and ports. Also the process figures the report
- * needs: peak RSS (VmHWM) and CPU time, read from /proc.
+ * in child processes of their own, with its own database, queue prefix and ports. Also the
+ * process figures the report needs: peak RSS (VmHWM) and CPU time, read from /proc.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -64,6 +64,17 @@ class ServiceProcess {
     const kb = /^VmHWM:\s+(\d+) kB/m.exec(status);
     if (!kb) throw new Error('no VmHWM in /proc/<pid>/status');
     return Number(kb[1]) * 1024;
+  }
+
+  /** SIGTERM (graceful shutdown), then SIGKILL if it takes too long. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const killed = sleep(timeoutMs).then(() => {
+      if (this.running) this.child.kill('SIGKILL');
+    });
+    await Promise.race([this.exited, killed]);
+    await this.exited;
   }
 }
 
@@ -134,19 +145,9 @@ export class Service {
     return processCpuMs(this.api.pid) + processCpuMs(this.worker.pid);
   }
 
-  /** SIGTERM (graceful shutdown), then SIGKILL if it takes too long. */
+  /** Both processes: SIGTERM (graceful shutdown), then SIGKILL if it takes too long. */
   async stop(timeoutMs = 20_000): Promise<void> {
-    await Promise.all(
-      [this.api, this.worker].map(async (part) => {
-        if (!part.running) return;
-        part.child.kill('SIGTERM');
-        const killed = sleep(timeoutMs).then(() => {
-          if (part.running) part.child.kill('SIGKILL');
-        });
-        await Promise.race([part.exited, killed]);
-        await part.exited;
-      }),
-    );
+    await Promise.all([this.api.stop(timeoutMs), this.worker.stop(timeoutMs)]);
   }
 }
 
