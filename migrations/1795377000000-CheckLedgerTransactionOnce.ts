@@ -1,6 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import {
   FIND_CHECKED_TRANSACTION,
+  FIND_UNCHECKED_TRANSACTION,
   POSTING_ID_FROM_SEQUENCE,
   ledgerApplyPostingFunction,
   ledgerCheckTransactionFunction,
@@ -27,22 +28,6 @@ import {
  * said (OVERRIDING SYSTEM VALUE would otherwise let a client choose an id, and so pass a posting
  * off as checked).
  */
-const FIND_UNCHECKED_TRANSACTION = `
-        IF TG_TABLE_NAME = 'ledger_postings' THEN
-          tx_id := NEW.transaction_id;
-          IF EXISTS (SELECT 1 FROM ledger_postings
-                     WHERE transaction_id = tx_id AND id > NEW.id
-                       AND xmin = pg_current_xact_id()::xid) THEN
-            RETURN NULL;
-          END IF;
-        ELSE
-          tx_id := NEW.id;
-          IF EXISTS (SELECT 1 FROM ledger_postings
-                     WHERE transaction_id = tx_id AND xmin = pg_current_xact_id()::xid) THEN
-            RETURN NULL;
-          END IF;
-        END IF;`;
-
 export class CheckLedgerTransactionOnce1795377000000 implements MigrationInterface {
   name = 'CheckLedgerTransactionOnce1795377000000';
 

@@ -12,6 +12,59 @@ export const FIND_CHECKED_TRANSACTION = `
         END IF;`;
 
 /**
+ * From CheckLedgerTransactionOnce on: as FIND_CHECKED_TRANSACTION, but an event leaves the check
+ * to a later event of the same database transaction (that migration says when).
+ */
+export const FIND_UNCHECKED_TRANSACTION = `
+        IF TG_TABLE_NAME = 'ledger_postings' THEN
+          tx_id := NEW.transaction_id;
+          IF EXISTS (SELECT 1 FROM ledger_postings
+                     WHERE transaction_id = tx_id AND id > NEW.id
+                       AND xmin = pg_current_xact_id()::xid) THEN
+            RETURN NULL;
+          END IF;
+        ELSE
+          tx_id := NEW.id;
+          IF EXISTS (SELECT 1 FROM ledger_postings
+                     WHERE transaction_id = tx_id AND xmin = pg_current_xact_id()::xid) THEN
+            RETURN NULL;
+          END IF;
+        END IF;`;
+
+/**
+ * Whether the ledger transaction `tx` (a row with id and resolution) fails to resolve its hold
+ * exactly: per account, it must cancel what the hold (tx.pending_id) holds ('resolved', opposite
+ * sign), hold nothing again, and, when posting, move exactly the amount held; when voiding, move
+ * nothing.
+ */
+const MISMATCHES_ITS_HOLD = `EXISTS (
+          SELECT 1
+          FROM (SELECT account_id, sum(amount) AS held FROM ledger_postings
+                WHERE transaction_id = tx.pending_id AND phase = 'pending' GROUP BY account_id) h
+          FULL JOIN (SELECT account_id,
+                            sum(amount) FILTER (WHERE phase = 'resolved') AS released,
+                            sum(amount) FILTER (WHERE phase = 'posted') AS moved,
+                            count(*) FILTER (WHERE phase = 'pending') AS held_again
+                     FROM ledger_postings WHERE transaction_id = tx.id GROUP BY account_id) r
+            USING (account_id)
+          WHERE h.held IS NULL OR r.released IS NULL OR r.released <> -h.held OR r.held_again > 0
+             OR (tx.resolution = 'post' AND r.moved IS DISTINCT FROM h.held)
+             OR (tx.resolution = 'void' AND r.moved IS NOT NULL))`;
+
+/**
+ * Whether the ledger transaction `tx` fails to reverse its original (tx.reversal_of) exactly: per
+ * account, only posted postings, the opposite of the original's.
+ */
+const MISMATCHES_ITS_ORIGINAL = `EXISTS (
+          SELECT 1
+          FROM (SELECT account_id, sum(amount) AS amount FROM ledger_postings
+                WHERE transaction_id = tx.reversal_of AND phase = 'posted' GROUP BY account_id) o
+          FULL JOIN (SELECT account_id, sum(amount) AS amount, count(*) FILTER (WHERE phase <> 'posted') AS other
+                     FROM ledger_postings WHERE transaction_id = tx.id GROUP BY account_id) r
+            USING (account_id)
+          WHERE o.amount IS NULL OR r.amount IS NULL OR r.amount <> -o.amount OR r.other > 0)`;
+
+/**
  * ledger_check_transaction(), the constraint trigger function checking one ledger transaction: its
  * postings balance, there are at least two, it stays within one institution, a post/void or a
  * reversal mirrors its original. `findTransaction` sets `tx_id` (and may RETURN NULL to leave the
@@ -50,30 +103,11 @@ export function ledgerCheckTransactionFunction(findTransaction: string): string 
           RAISE EXCEPTION 'ledger transaction % releases a hold without naming it', tx.reference
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
         END IF;
-        IF tx.pending_id IS NOT NULL AND EXISTS (
-          SELECT 1
-          FROM (SELECT account_id, sum(amount) AS held FROM ledger_postings
-                WHERE transaction_id = tx.pending_id AND phase = 'pending' GROUP BY account_id) h
-          FULL JOIN (SELECT account_id,
-                            sum(amount) FILTER (WHERE phase = 'resolved') AS released,
-                            sum(amount) FILTER (WHERE phase = 'posted') AS moved,
-                            count(*) FILTER (WHERE phase = 'pending') AS held_again
-                     FROM ledger_postings WHERE transaction_id = tx.id GROUP BY account_id) r
-            USING (account_id)
-          WHERE h.held IS NULL OR r.released IS NULL OR r.released <> -h.held OR r.held_again > 0
-             OR (tx.resolution = 'post' AND r.moved IS DISTINCT FROM h.held)
-             OR (tx.resolution = 'void' AND r.moved IS NOT NULL)) THEN
+        IF tx.pending_id IS NOT NULL AND ${MISMATCHES_ITS_HOLD} THEN
           RAISE EXCEPTION 'ledger transaction % does not exactly % its pending transfer', tx.reference, tx.resolution
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
         END IF;
-        IF tx.reversal_of IS NOT NULL AND EXISTS (
-          SELECT 1
-          FROM (SELECT account_id, sum(amount) AS amount FROM ledger_postings
-                WHERE transaction_id = tx.reversal_of AND phase = 'posted' GROUP BY account_id) o
-          FULL JOIN (SELECT account_id, sum(amount) AS amount, count(*) FILTER (WHERE phase <> 'posted') AS other
-                     FROM ledger_postings WHERE transaction_id = tx.id GROUP BY account_id) r
-            USING (account_id)
-          WHERE o.amount IS NULL OR r.amount IS NULL OR r.amount <> -o.amount OR r.other > 0) THEN
+        IF tx.reversal_of IS NOT NULL AND ${MISMATCHES_ITS_ORIGINAL} THEN
           RAISE EXCEPTION 'ledger transaction % does not exactly reverse its original', tx.reference
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_reversal';
         END IF;
@@ -206,5 +240,65 @@ export function ledgerApplyStampedPostingsFunction(): string {
             USING ERRCODE = 'EL003';
         END IF;
         RETURN NULL;
+      END $$`;
+}
+
+/**
+ * ledger_check_transactions(ids), from CheckLedgerTransactionsPerStatement on: checks the ledger
+ * transactions `ids` together, in one query, by the rules ledger_check_transaction first checked
+ * one at a time (in the same order, with the same errors): each balances, has at least two
+ * postings, stays within its institution, names the hold it releases, and a post/void or reversal
+ * mirrors its original. Raises for the first rule a transaction breaks.
+ */
+export function ledgerCheckTransactionsFunction(): string {
+  return `
+      CREATE OR REPLACE FUNCTION ledger_check_transactions(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE
+        bad record;
+      BEGIN
+        SELECT * INTO bad FROM (
+          SELECT tx.reference, tx.resolution, s.total, s.posted,
+                 CASE
+                   WHEN s.total <> 0 OR s.posted <> 0 THEN 'balanced'
+                   WHEN s.postings < 2 THEN 'postings'
+                   WHEN s.foreign_postings > 0 THEN 'institution'
+                   WHEN tx.pending_id IS NULL AND s.resolved > 0 THEN 'unnamed_hold'
+                   WHEN tx.pending_id IS NOT NULL AND ${MISMATCHES_ITS_HOLD} THEN 'resolution'
+                   WHEN tx.reversal_of IS NOT NULL AND ${MISMATCHES_ITS_ORIGINAL} THEN 'reversal'
+                 END AS broken
+          FROM ledger_transactions tx
+          CROSS JOIN LATERAL (
+            SELECT coalesce(sum(p.amount), 0) AS total,
+                   coalesce(sum(p.amount) FILTER (WHERE p.phase = 'posted'), 0) AS posted,
+                   count(*) AS postings,
+                   count(*) FILTER (WHERE p.phase = 'resolved') AS resolved,
+                   count(*) FILTER (WHERE a.institution_id <> tx.institution_id) AS foreign_postings
+            FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+            WHERE p.transaction_id = tx.id) s
+          WHERE tx.id = ANY (ids)) checked
+        WHERE broken IS NOT NULL
+        LIMIT 1;
+        CASE bad.broken
+          WHEN 'balanced' THEN
+            RAISE EXCEPTION 'ledger transaction % does not balance (total %, posted %)', bad.reference, bad.total, bad.posted
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_balanced';
+          WHEN 'postings' THEN
+            RAISE EXCEPTION 'ledger transaction % needs at least two postings', bad.reference
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_postings';
+          WHEN 'institution' THEN
+            RAISE EXCEPTION 'ledger transaction % spans institutions', bad.reference
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_institution';
+          WHEN 'unnamed_hold' THEN
+            RAISE EXCEPTION 'ledger transaction % releases a hold without naming it', bad.reference
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
+          WHEN 'resolution' THEN
+            RAISE EXCEPTION 'ledger transaction % does not exactly % its pending transfer', bad.reference, bad.resolution
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
+          WHEN 'reversal' THEN
+            RAISE EXCEPTION 'ledger transaction % does not exactly reverse its original', bad.reference
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_reversal';
+          ELSE
+            NULL;
+        END CASE;
       END $$`;
 }

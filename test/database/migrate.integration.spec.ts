@@ -1,4 +1,7 @@
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { CheckLedgerTransactionsPerStatement1795377400000 } from '../../migrations/1795377400000-CheckLedgerTransactionsPerStatement';
+import { dataSourceOptions } from '../../src/database/data-source';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { prepareDatabase } from '../../src/database/migrate';
 import { throwawayDatabaseUrl } from '../support/test-database';
@@ -58,6 +61,40 @@ describe('prepareDatabase (PostgreSQL)', () => {
       expect(await source('ledger_apply_posting')).toMatch(/TABLE = 'ledger_accounts'/);
     } finally {
       await client.end();
+    }
+  });
+  it('reverts CheckLedgerTransactionsPerStatement to the deferred checks per posting, and applies it again', async () => {
+    await prepareDatabase({ databaseUrl });
+    const triggers = async () =>
+      (
+        await dataSource.query(
+          `SELECT tgname, tgdeferrable AS deferred FROM pg_trigger
+           WHERE tgrelid = 'ledger_postings'::regclass AND tgname IN
+             ('trg_ledger_postings_balanced', 'trg_ledger_postings_check_transactions')`,
+        )
+      ).map((row: { tgname: string; deferred: boolean }) => ({ ...row }));
+    const dataSource = new DataSource({ ...dataSourceOptions({ databaseUrl }), entities: [] });
+    await dataSource.initialize();
+    try {
+      expect(await triggers()).toEqual([
+        { tgname: 'trg_ledger_postings_check_transactions', deferred: false },
+      ]);
+      // Its down, as migration:revert runs it while it is the last migration.
+      const migration = new CheckLedgerTransactionsPerStatement1795377400000();
+      await dataSource.transaction(async (manager) => {
+        await migration.down(manager.queryRunner!);
+        await manager.query('DELETE FROM schema_migrations WHERE name = $1', [migration.name]);
+      });
+      expect(await triggers()).toEqual([
+        { tgname: 'trg_ledger_postings_balanced', deferred: true },
+      ]);
+
+      expect(await prepareDatabase({ databaseUrl })).toEqual([migration.name]);
+      expect(await triggers()).toEqual([
+        { tgname: 'trg_ledger_postings_check_transactions', deferred: false },
+      ]);
+    } finally {
+      await dataSource.destroy();
     }
   });
 });

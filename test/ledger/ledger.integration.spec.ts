@@ -353,7 +353,7 @@ describe('ledger (PostgreSQL)', () => {
       expect(error?.code).toBe('EL001');
     });
 
-    it('refuses, at commit, an unbalanced transaction written in plain SQL', async () => {
+    it('refuses an unbalanced transaction written in plain SQL', async () => {
       const order = await fundedOrder(0);
       const txId = randomUUID();
       const error = await rawSql(
@@ -369,11 +369,53 @@ describe('ledger (PostgreSQL)', () => {
       expect(count).toBe(0);
     });
 
-    it('refuses, at commit, a transaction with a single posting or none', async () => {
+    it('refuses, at commit, a transaction given no postings', async () => {
       const order = await fundedOrder(0);
       const empty = randomUUID();
       expect((await rawSql(insertTransaction(empty, order.institutionId)))?.message).toMatch(
         /at least two postings/,
+      );
+      // Nor does a postings statement that inserts none of them count as giving it postings.
+      const none = randomUUID();
+      const error = await rawSql(
+        insertTransaction(none, order.institutionId),
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount)
+         SELECT '${none}', '${order.escrow}', 'posted', 5 WHERE false`,
+      );
+      expect(error?.message).toMatch(/at least two postings/);
+    });
+
+    it('refuses postings that leave their transaction unbalanced at the end of their statement, before any commit', async () => {
+      const order = await fundedOrder(0);
+      const txId = randomUUID();
+      const runner = dataSource.createQueryRunner();
+      await runner.connect();
+      try {
+        await runner.query('BEGIN');
+        await runner.query(insertTransaction(txId, order.institutionId));
+        // The other half in a later statement would balance it: too late.
+        await expect(runner.query(insertPostings(txId, [order.custody_cash, 100]))).rejects.toThrow(
+          /does not balance \(total 100, posted 100\)/,
+        );
+      } finally {
+        await runner.query('ROLLBACK');
+        await runner.release();
+      }
+    });
+
+    it('checks every transaction a statement gives postings, and names the one that breaks a rule', async () => {
+      const order = await fundedOrder(0);
+      const [good, bad] = [randomUUID(), randomUUID()];
+      const error = await rawSql(
+        insertTransaction(good, order.institutionId),
+        insertTransaction(bad, order.institutionId),
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${good}', '${order.custody_cash}', 'posted', 100), ('${good}', '${order.escrow}', 'posted', -100),
+         ('${bad}', '${order.custody_cash}', 'posted', 100), ('${bad}', '${order.escrow}', 'posted', -90)`,
+      );
+      expect(error?.code).toBe('23514');
+      expect(error?.message).toBe(
+        `ledger transaction raw:${bad} does not balance (total 10, posted 10)`,
       );
     });
 
@@ -411,7 +453,6 @@ describe('ledger (PostgreSQL)', () => {
       const txId = randomUUID();
       const error = await rawSql(
         insertTransaction(txId, order.institutionId),
-        'SET CONSTRAINTS trg_ledger_postings_balanced IMMEDIATE',
         `INSERT INTO ledger_postings (id, transaction_id, account_id, phase, amount)
          OVERRIDING SYSTEM VALUE VALUES
          (9000000000000000000, '${txId}', '${order.custody_cash}', 'posted', 100),
@@ -469,6 +510,69 @@ describe('ledger (PostgreSQL)', () => {
          ('${txId}', '${order.settlement_payable}', 'resolved', 30)`,
       );
       expect(error?.message).toMatch(/does not exactly void/);
+    });
+
+    /** A hold of `fen` from the order's escrow to its institution's settlement account. */
+    async function heldFen(order: Awaited<ReturnType<typeof fundedOrder>>, fen: number) {
+      return dataSource.transaction((manager) =>
+        ledger.hold(manager, {
+          kind: 'lesson_hold',
+          reference: `hold:${randomUUID()}`,
+          institutionId: order.institutionId,
+          transfers: [
+            {
+              debitAccountId: order.escrow,
+              creditAccountId: order.settlement_payable,
+              amountFen: fen,
+            },
+          ],
+        }),
+      );
+    }
+
+    it('refuses a post that moves other than what its hold holds, and a release naming no hold', async () => {
+      const order = await fundedOrder(100);
+      const holdId = await heldFen(order, 60);
+      const post = randomUUID();
+      const moved = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution)
+         VALUES ('${post}', 'lesson_release', 'raw:${post}', '${order.institutionId}', '${holdId}', 'post')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${post}', '${order.escrow}', 'resolved', -60), ('${post}', '${order.escrow}', 'posted', 50),
+         ('${post}', '${order.settlement_payable}', 'resolved', 60),
+         ('${post}', '${order.settlement_payable}', 'posted', -50)`,
+      );
+      expect(moved?.message).toBe(
+        `ledger transaction raw:${post} does not exactly post its pending transfer`,
+      );
+      const unnamed = randomUUID();
+      const error = await rawSql(
+        insertTransaction(unnamed, order.institutionId),
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${unnamed}', '${order.escrow}', 'resolved', -60),
+         ('${unnamed}', '${order.settlement_payable}', 'resolved', 60)`,
+      );
+      expect(error?.message).toBe(
+        `ledger transaction raw:${unnamed} releases a hold without naming it`,
+      );
+    });
+
+    it('refuses a reversal that is not the exact opposite of its original', async () => {
+      const order = await fundedOrder(100);
+      const [{ transaction_id: original }] = await dataSource.query(
+        'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
+        [order.escrow],
+      );
+      const reversal = randomUUID();
+      const error = await rawSql(
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id, reversal_of)
+         VALUES ('${reversal}', 'reversal', 'raw:${reversal}', '${order.institutionId}', '${original}')`,
+        insertPostings(reversal, [order.escrow, 40], [order.custody_cash, -40]),
+      );
+      expect(error?.code).toBe('23514');
+      expect(error?.message).toBe(
+        `ledger transaction raw:${reversal} does not exactly reverse its original`,
+      );
     });
 
     /** The account row and its postings' stamps (version and the totals after each posting). */

@@ -1,8 +1,8 @@
 /**
  * Seeds the benchmark database in bulk SQL: institutions with their chart of accounts and one
  * course each, paid orders, and lessons awaiting confirmation whose fees are held. Every posting
- * goes through the ledger's triggers (account totals under row lock, balance checked at commit),
- * so the balances are the ones the use cases would have produced.
+ * goes through the ledger's triggers (account totals under row lock, each transaction checked at
+ * the end of its statement), so the balances are the ones the use cases would have produced.
  *
  * Ids are derived from ordinals (md5 of `bench-lesson:<n>` as a uuid), so that a pgbench script
  * can name the n-th lesson and its parent without a lookup: lesson n belongs to order
