@@ -6,8 +6,8 @@ import {
 } from './shared/ledger-functions';
 
 /**
- * Checks the ledger transactions a statement gives postings at the end of that statement, all in
- * one query, instead of with one deferred event per posting at commit. A batch of confirmations
+ * Checks the ledger transactions a statement gives postings at the end of that statement, all
+ * together, instead of with one deferred event per posting at commit. A batch of confirmations
  * queued four posting events per lesson (three of them only to find a later posting of the same
  * transaction, the fourth to check it, one query per rule), and ran them at commit while the
  * institutions' accounts stayed locked.

@@ -245,27 +245,26 @@ export function ledgerApplyStampedPostingsFunction(): string {
 
 /**
  * ledger_check_transactions(ids), from CheckLedgerTransactionsPerStatement on: checks the ledger
- * transactions `ids` together, in one query, by the rules ledger_check_transaction first checked
- * one at a time (in the same order, with the same errors): each balances, has at least two
- * postings, stays within its institution, names the hold it releases, and a post/void or reversal
- * mirrors its original. Raises for the first rule a transaction breaks.
+ * transactions `ids` together, three queries for all of them, by the rules (and with the errors)
+ * ledger_check_transaction checked one at a time: each balances, has at least two postings, stays
+ * within its institution, names the hold it releases, and a post/void or reversal mirrors its
+ * original. Raises for the first rule a transaction breaks, in that order (the rules
+ * whose data one aggregate gives, then the mirrors).
+ *
+ * Its queries always run with their generic plans: left to choose, PostgreSQL planned them afresh
+ * on every call (a custom plan for each array of ids), which took longer than running them (about
+ * 0.7 ms a call, against 0.12 ms for one transaction). The transactions are fetched by id first
+ * (MATERIALIZED), so that no generic plan starts from the index of every pending_id or
+ * reversal_of instead.
  */
 export function ledgerCheckTransactionsFunction(): string {
   return `
-      CREATE OR REPLACE FUNCTION ledger_check_transactions(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+      CREATE OR REPLACE FUNCTION ledger_check_transactions(ids uuid[]) RETURNS void LANGUAGE plpgsql
+        SET plan_cache_mode = force_generic_plan AS $$
       DECLARE
         bad record;
       BEGIN
-        SELECT * INTO bad FROM (
-          SELECT tx.reference, tx.resolution, s.total, s.posted,
-                 CASE
-                   WHEN s.total <> 0 OR s.posted <> 0 THEN 'balanced'
-                   WHEN s.postings < 2 THEN 'postings'
-                   WHEN s.foreign_postings > 0 THEN 'institution'
-                   WHEN tx.pending_id IS NULL AND s.resolved > 0 THEN 'unnamed_hold'
-                   WHEN tx.pending_id IS NOT NULL AND ${MISMATCHES_ITS_HOLD} THEN 'resolution'
-                   WHEN tx.reversal_of IS NOT NULL AND ${MISMATCHES_ITS_ORIGINAL} THEN 'reversal'
-                 END AS broken
+        SELECT tx.reference, tx.pending_id, s.* INTO bad
           FROM ledger_transactions tx
           CROSS JOIN LATERAL (
             SELECT coalesce(sum(p.amount), 0) AS total,
@@ -275,30 +274,40 @@ export function ledgerCheckTransactionsFunction(): string {
                    count(*) FILTER (WHERE a.institution_id <> tx.institution_id) AS foreign_postings
             FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
             WHERE p.transaction_id = tx.id) s
-          WHERE tx.id = ANY (ids)) checked
-        WHERE broken IS NOT NULL
-        LIMIT 1;
-        CASE bad.broken
-          WHEN 'balanced' THEN
+         WHERE tx.id = ANY (ids)
+           AND (s.total <> 0 OR s.posted <> 0 OR s.postings < 2 OR s.foreign_postings > 0
+                OR (tx.pending_id IS NULL AND s.resolved > 0))
+         LIMIT 1;
+        IF FOUND THEN
+          IF bad.total <> 0 OR bad.posted <> 0 THEN
             RAISE EXCEPTION 'ledger transaction % does not balance (total %, posted %)', bad.reference, bad.total, bad.posted
               USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_balanced';
-          WHEN 'postings' THEN
+          ELSIF bad.postings < 2 THEN
             RAISE EXCEPTION 'ledger transaction % needs at least two postings', bad.reference
               USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_postings';
-          WHEN 'institution' THEN
+          ELSIF bad.foreign_postings > 0 THEN
             RAISE EXCEPTION 'ledger transaction % spans institutions', bad.reference
               USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_institution';
-          WHEN 'unnamed_hold' THEN
+          ELSE
             RAISE EXCEPTION 'ledger transaction % releases a hold without naming it', bad.reference
               USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
-          WHEN 'resolution' THEN
-            RAISE EXCEPTION 'ledger transaction % does not exactly % its pending transfer', bad.reference, bad.resolution
-              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
-          WHEN 'reversal' THEN
-            RAISE EXCEPTION 'ledger transaction % does not exactly reverse its original', bad.reference
-              USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_reversal';
-          ELSE
-            NULL;
-        END CASE;
+          END IF;
+        END IF;
+        WITH tx AS MATERIALIZED (SELECT * FROM ledger_transactions WHERE id = ANY (ids))
+        SELECT tx.reference, tx.resolution INTO bad
+          FROM tx WHERE tx.pending_id IS NOT NULL AND ${MISMATCHES_ITS_HOLD}
+         LIMIT 1;
+        IF FOUND THEN
+          RAISE EXCEPTION 'ledger transaction % does not exactly % its pending transfer', bad.reference, bad.resolution
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_resolution';
+        END IF;
+        WITH tx AS MATERIALIZED (SELECT * FROM ledger_transactions WHERE id = ANY (ids))
+        SELECT tx.reference INTO bad
+          FROM tx WHERE tx.reversal_of IS NOT NULL AND ${MISMATCHES_ITS_ORIGINAL}
+         LIMIT 1;
+        IF FOUND THEN
+          RAISE EXCEPTION 'ledger transaction % does not exactly reverse its original', bad.reference
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_transaction_reversal';
+        END IF;
       END $$`;
 }
