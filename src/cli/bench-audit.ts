@@ -30,6 +30,7 @@ import { dataSourceOptions } from '../database/data-source';
 import { dropDatabase } from '../database/ensure-database';
 import { prepareDatabase } from '../database/migrate';
 import { INSTITUTION_ACCOUNT_CODES, ACCOUNT_TYPES } from '../ledger/chart-of-accounts';
+import { positive, round } from './bench/args';
 
 interface Options {
   databaseUrl: string;
@@ -39,12 +40,6 @@ interface Options {
   samples: number;
   seal: number;
   keep: boolean;
-}
-
-function positive(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${flag} must be a positive integer`);
-  return Number(value);
 }
 
 function options(argv: string[]): Options {
@@ -83,8 +78,6 @@ const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
-
-const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 interface Books {
   institutionId: string;

@@ -20,6 +20,7 @@ import { loadConfig } from '../config/config';
 import { dropDatabase } from '../database/ensure-database';
 import { prepareDatabase } from '../database/migrate';
 import { dropQueueKeys } from '../queues/drop-queue-keys';
+import { round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
 import { ConfirmRequest, Percentiles, confirmLoad } from './bench/load';
 import { PgbenchProtocol, runPgbench } from './bench/pgbench';
@@ -116,7 +117,6 @@ function options(argv: string[]): Options {
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024);
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Milliseconds of CPU per unit of work, or null when they could not be measured. */
 const perUnit = (ms: number | null, count: number) =>

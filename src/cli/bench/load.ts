@@ -4,6 +4,7 @@
  * is recorded per response (autocannon's own histogram rounds to whole milliseconds).
  */
 import autocannon, { Instance } from 'autocannon';
+import { round } from './args';
 
 export interface ConfirmRequest {
   ordinal: number;
@@ -41,15 +42,14 @@ export function percentiles(values: number[]): Percentiles {
   if (values.length === 0) return { p50: 0, p97_5: 0, p99: 0, max: 0, mean: 0 };
   const sorted = Float64Array.from(values).sort();
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
-  const round = (value: number) => Math.round(value * 100) / 100;
   let sum = 0;
   for (const value of sorted) sum += value;
   return {
-    p50: round(at(0.5)),
-    p97_5: round(at(0.975)),
-    p99: round(at(0.99)),
-    max: round(sorted[sorted.length - 1]),
-    mean: round(sum / sorted.length),
+    p50: round(at(0.5), 2),
+    p97_5: round(at(0.975), 2),
+    p99: round(at(0.99), 2),
+    max: round(sorted[sorted.length - 1], 2),
+    mean: round(sum / sorted.length, 2),
   };
 }
 
