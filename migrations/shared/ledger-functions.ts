@@ -245,11 +245,12 @@ export function ledgerApplyStampedPostingsFunction(): string {
 
 /**
  * ledger_check_transactions(ids), from CheckLedgerTransactionsPerStatement on: checks the ledger
- * transactions `ids` together, three queries for all of them, by the rules (and with the errors)
+ * transactions `ids` together, a few queries for all of them, by the rules (and with the errors)
  * ledger_check_transaction checked one at a time: each balances, has at least two postings, stays
  * within its institution, names the hold it releases, and a post/void or reversal mirrors its
- * original. Raises for the first rule a transaction breaks, in that order (the rules
- * whose data one aggregate gives, then the mirrors).
+ * original. The posts, voids and reversals of `ids` are checked with them: their mirror reads the
+ * postings of a transaction in `ids`. Raises for the first rule a transaction breaks, in that
+ * order (the rules whose data one aggregate gives, then the mirrors).
  *
  * Its queries always run with their generic plans: left to choose, PostgreSQL planned them afresh
  * on every call (a custom plan for each array of ids), which took longer than running them (about
@@ -266,6 +267,10 @@ export function ledgerCheckTransactionsFunction(): string {
       DECLARE
         bad record;
       BEGIN
+        -- A post, void or reversal mirrors another transaction: postings added to that one can
+        -- break it, so it is checked again with it.
+        ids := ids || ARRAY(SELECT id FROM ledger_transactions
+                            WHERE pending_id = ANY (ids) OR reversal_of = ANY (ids));
         SELECT tx.reference, tx.pending_id, s.* INTO bad
           FROM ledger_transactions tx
           CROSS JOIN LATERAL (

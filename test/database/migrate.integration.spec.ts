@@ -65,34 +65,58 @@ describe('prepareDatabase (PostgreSQL)', () => {
   });
   it('reverts CheckLedgerTransactionsPerStatement to the deferred checks per posting, and applies it again', async () => {
     await prepareDatabase({ databaseUrl });
-    const triggers = async () =>
-      (
-        await dataSource.query(
-          `SELECT tgname, tgdeferrable AS deferred FROM pg_trigger
-           WHERE tgrelid = 'ledger_postings'::regclass AND tgname IN
-             ('trg_ledger_postings_balanced', 'trg_ledger_postings_check_transactions')`,
-        )
-      ).map((row: { tgname: string; deferred: boolean }) => ({ ...row }));
+    /** The postings' check triggers and whether the per-statement check function exists. */
+    const checks = async () => {
+      const triggers = await dataSource.query(
+        `SELECT tgname AS name, tgdeferrable AS deferrable, tginitdeferred AS "initiallyDeferred",
+                (tgtype & 1) = 1 AS "perRow", tgfoid::regproc::text AS function
+         FROM pg_trigger
+         WHERE tgrelid = 'ledger_postings'::regclass AND tgname IN
+           ('trg_ledger_postings_balanced', 'trg_ledger_postings_check_transactions')`,
+      );
+      const [{ present }] = await dataSource.query(
+        `SELECT to_regprocedure('ledger_check_transactions(uuid[])') IS NOT NULL
+                AND to_regprocedure('ledger_check_inserted_transactions()') IS NOT NULL AS present`,
+      );
+      return { triggers: triggers.map((row: object) => ({ ...row })), functions: present };
+    };
+    const perStatement = {
+      triggers: [
+        {
+          name: 'trg_ledger_postings_check_transactions',
+          deferrable: false,
+          initiallyDeferred: false,
+          perRow: false,
+          function: 'ledger_check_inserted_transactions',
+        },
+      ],
+      functions: true,
+    };
     const dataSource = new DataSource({ ...dataSourceOptions({ databaseUrl }), entities: [] });
     await dataSource.initialize();
     try {
-      expect(await triggers()).toEqual([
-        { tgname: 'trg_ledger_postings_check_transactions', deferred: false },
-      ]);
+      expect(await checks()).toEqual(perStatement);
       // Its down, as migration:revert runs it while it is the last migration.
       const migration = new CheckLedgerTransactionsPerStatement1795377400000();
       await dataSource.transaction(async (manager) => {
         await migration.down(manager.queryRunner!);
         await manager.query('DELETE FROM schema_migrations WHERE name = $1', [migration.name]);
       });
-      expect(await triggers()).toEqual([
-        { tgname: 'trg_ledger_postings_balanced', deferred: true },
-      ]);
+      expect(await checks()).toEqual({
+        triggers: [
+          {
+            name: 'trg_ledger_postings_balanced',
+            deferrable: true,
+            initiallyDeferred: true,
+            perRow: true,
+            function: 'ledger_check_transaction',
+          },
+        ],
+        functions: false,
+      });
 
       expect(await prepareDatabase({ databaseUrl })).toEqual([migration.name]);
-      expect(await triggers()).toEqual([
-        { tgname: 'trg_ledger_postings_check_transactions', deferred: false },
-      ]);
+      expect(await checks()).toEqual(perStatement);
     } finally {
       await dataSource.destroy();
     }

@@ -557,6 +557,72 @@ describe('ledger (PostgreSQL)', () => {
       );
     });
 
+    it('refuses postings added to a hold once released, in the same database transaction or later', async () => {
+      const order = await fundedOrder(100);
+      const legs = (txId: string, phase: string, escrowFen: number) =>
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${txId}', '${order.escrow}', '${phase}', ${escrowFen}),
+         ('${txId}', '${order.settlement_payable}', '${phase}', ${-escrowFen})`;
+      const [hold, post] = [randomUUID(), randomUUID()];
+      const sameTransaction = await rawSql(
+        insertTransaction(hold, order.institutionId),
+        legs(hold, 'pending', 60),
+        `INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution)
+         VALUES ('${post}', 'lesson_release', 'raw:${post}', '${order.institutionId}', '${hold}', 'post')`,
+        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+         ('${post}', '${order.escrow}', 'resolved', -60), ('${post}', '${order.escrow}', 'posted', 60),
+         ('${post}', '${order.settlement_payable}', 'resolved', 60),
+         ('${post}', '${order.settlement_payable}', 'posted', -60)`,
+        // Balanced, and valid for the hold alone: 10 fen more held that nothing could release.
+        legs(hold, 'pending', 10),
+      );
+      expect(sameTransaction?.message).toBe(
+        `ledger transaction raw:${post} does not exactly post its pending transfer`,
+      );
+
+      const holdId = await heldFen(order, 30);
+      await dataSource.transaction((manager) =>
+        ledger.postPending(manager, {
+          pendingId: holdId,
+          kind: 'lesson_release',
+          reference: `release:${holdId}`,
+        }),
+      );
+      const later = await rawSql(legs(holdId, 'pending', 10));
+      expect(later?.message).toBe(
+        `ledger transaction release:${holdId} does not exactly post its pending transfer`,
+      );
+    });
+
+    it('refuses postings added to a transaction once reversed', async () => {
+      const order = await fundedOrder(100);
+      const [{ transaction_id: original }] = await dataSource.query(
+        'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
+        [order.escrow],
+      );
+      await dataSource.transaction((manager) =>
+        ledger.reverse(manager, { transactionId: original, reference: `reversal:${original}` }),
+      );
+      const error = await rawSql(
+        insertPostings(original, [order.custody_cash, 5], [order.escrow, -5]),
+      );
+      expect(error?.message).toBe(
+        `ledger transaction reversal:${original} does not exactly reverse its original`,
+      );
+    });
+
+    it('refuses, at commit, a transaction whose postings were rolled back to a savepoint', async () => {
+      const order = await fundedOrder(0);
+      const txId = randomUUID();
+      const error = await rawSql(
+        insertTransaction(txId, order.institutionId),
+        'SAVEPOINT postings',
+        insertPostings(txId, [order.custody_cash, 100], [order.escrow, -100]),
+        'ROLLBACK TO SAVEPOINT postings',
+      );
+      expect(error?.message).toMatch(/at least two postings/);
+    });
+
     it('refuses a reversal that is not the exact opposite of its original', async () => {
       const order = await fundedOrder(100);
       const [{ transaction_id: original }] = await dataSource.query(
