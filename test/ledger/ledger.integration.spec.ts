@@ -306,17 +306,18 @@ describe('ledger (PostgreSQL)', () => {
         .map(([account, amount]) => `('${txId}', '${account}', 'posted', ${amount})`)
         .join(', ')}`;
 
+    /** One posting of the order's escrow account: its id and its ledger transaction's. */
     async function onePosting(order: { escrow: string }) {
       const [row] = await dataSource.query(
-        'SELECT id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
+        'SELECT id, transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
         [order.escrow],
       );
-      return row.id as string;
+      return { id: row.id as string, transactionId: row.transaction_id as string };
     }
 
     it('refuses UPDATE of a posting', async () => {
       const order = await fundedOrder(50);
-      const id = await onePosting(order);
+      const { id } = await onePosting(order);
       const error = await rawSql(`UPDATE ledger_postings SET amount = amount * 2 WHERE id = ${id}`);
       expect(error?.message).toMatch(/append-only/);
       expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 50 });
@@ -324,7 +325,7 @@ describe('ledger (PostgreSQL)', () => {
 
     it('refuses DELETE and TRUNCATE of postings and transactions', async () => {
       const order = await fundedOrder(50);
-      const id = await onePosting(order);
+      const { id } = await onePosting(order);
       expect((await rawSql(`DELETE FROM ledger_postings WHERE id = ${id}`))?.message).toMatch(
         /append-only/,
       );
@@ -434,10 +435,7 @@ describe('ledger (PostgreSQL)', () => {
 
     it('checks a posting added to a committed transaction, alone or with a balanced pair', async () => {
       const order = await fundedOrder(50);
-      const [{ transaction_id: txId }] = await dataSource.query(
-        'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
-        [order.escrow],
-      );
+      const { transactionId: txId } = await onePosting(order);
       const alone = await rawSql(insertPostings(txId, [order.custody_cash, 7]));
       expect(alone?.message).toMatch(/does not balance/);
       // A balanced pair added later is checked too: this one reaches another institution.
@@ -596,10 +594,7 @@ describe('ledger (PostgreSQL)', () => {
 
     it('refuses postings added to a transaction once reversed', async () => {
       const order = await fundedOrder(100);
-      const [{ transaction_id: original }] = await dataSource.query(
-        'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
-        [order.escrow],
-      );
+      const { transactionId: original } = await onePosting(order);
       await dataSource.transaction((manager) =>
         ledger.reverse(manager, { transactionId: original, reference: `reversal:${original}` }),
       );
@@ -625,10 +620,7 @@ describe('ledger (PostgreSQL)', () => {
 
     it('refuses a reversal that is not the exact opposite of its original', async () => {
       const order = await fundedOrder(100);
-      const [{ transaction_id: original }] = await dataSource.query(
-        'SELECT transaction_id FROM ledger_postings WHERE account_id = $1 LIMIT 1',
-        [order.escrow],
-      );
+      const { transactionId: original } = await onePosting(order);
       const reversal = randomUUID();
       const error = await rawSql(
         `INSERT INTO ledger_transactions (id, kind, reference, institution_id, reversal_of)
