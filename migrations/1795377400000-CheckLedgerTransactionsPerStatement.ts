@@ -19,8 +19,9 @@ import {
  * added later to any transaction, in another statement or after SET CONSTRAINTS, is checked with
  * all the others. Postings and transactions are append-only, so what a statement's check found
  * stays true, but for a mirror: postings added later to a hold or to a reversed transaction would
- * break its post, void or reversal, so the statement that adds them checks those too (the deferred
- * checks did so only within the database transaction that wrote the mirror; now also later).
+ * break its post, void or reversal, so the statement that adds them checks those too, and locks
+ * the transaction it adds to against a mirror written meanwhile by another session (the deferred
+ * checks caught this only within the database transaction that wrote the mirror).
  *
  * A ledger transaction's own event (deferred to the commit, as before) catches a transaction
  * given no postings at all: it checks the transaction unless this database transaction gave it

@@ -249,8 +249,10 @@ export function ledgerApplyStampedPostingsFunction(): string {
  * ledger_check_transaction checked one at a time: each balances, has at least two postings, stays
  * within its institution, names the hold it releases, and a post/void or reversal mirrors its
  * original. The posts, voids and reversals of `ids` are checked with them: their mirror reads the
- * postings of a transaction in `ids`. Raises for the first rule a transaction breaks, in that
- * order (the rules whose data one aggregate gives, then the mirrors).
+ * postings of a transaction in `ids`; and a transaction in `ids` written before is locked, so
+ * that no other session writes a mirror of it unseen until this one commits. Raises for the first
+ * rule a transaction breaks, in that order (the rules whose data one aggregate gives, then the
+ * mirrors).
  *
  * Its queries always run with their generic plans: left to choose, PostgreSQL planned them afresh
  * on every call (a custom plan for each array of ids), which took longer than running them (about
@@ -268,7 +270,12 @@ export function ledgerCheckTransactionsFunction(): string {
         bad record;
       BEGIN
         -- A post, void or reversal mirrors another transaction: postings added to that one can
-        -- break it, so it is checked again with it.
+        -- break it, so it is checked again with it. Locking a transaction written before keeps
+        -- another session from adding a mirror of it meanwhile (the mirror's foreign key takes
+        -- FOR KEY SHARE on it), and one added already is read once the lock is held.
+        PERFORM FROM ledger_transactions
+          WHERE id = ANY (ids) AND xmin <> pg_current_xact_id()::xid
+          FOR UPDATE;
         ids := ids || ARRAY(SELECT id FROM ledger_transactions
                             WHERE pending_id = ANY (ids) OR reversal_of = ANY (ids));
         SELECT tx.reference, tx.pending_id, s.* INTO bad

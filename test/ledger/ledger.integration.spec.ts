@@ -9,7 +9,16 @@ import { TransactionKind } from '../../src/ledger/chart-of-accounts';
 import { LedgerErrorCode } from '../../src/ledger/ledger.errors';
 import { LedgerService, Transfer } from '../../src/ledger/ledger.service';
 import { openTestDataSource } from '../support/database';
+import { eventually } from '../support/waiting';
 import { expectBooksBalanced } from '../support/ledger-checks';
+
+/** A post of a hold in plain SQL: its id, the hold's, the amount held and the amount moved. */
+interface PostHeld {
+  postId: string;
+  holdId: string;
+  heldFen: number;
+  movedFen?: number;
+}
 
 describe('ledger (PostgreSQL)', () => {
   let dataSource: DataSource;
@@ -528,17 +537,26 @@ describe('ledger (PostgreSQL)', () => {
       );
     }
 
+    /** Plain SQL posting the hold `holdId` of `heldFen` as transaction `postId`, moving `movedFen`. */
+    const postHeld = (
+      order: Awaited<ReturnType<typeof fundedOrder>>,
+      { postId, holdId, heldFen, movedFen = heldFen }: PostHeld,
+    ) => [
+      `INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution)
+       VALUES ('${postId}', 'lesson_release', 'raw:${postId}', '${order.institutionId}', '${holdId}', 'post')`,
+      `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
+       ('${postId}', '${order.escrow}', 'resolved', ${-heldFen}),
+       ('${postId}', '${order.escrow}', 'posted', ${movedFen}),
+       ('${postId}', '${order.settlement_payable}', 'resolved', ${heldFen}),
+       ('${postId}', '${order.settlement_payable}', 'posted', ${-movedFen})`,
+    ];
+
     it('refuses a post that moves other than what its hold holds, and a release naming no hold', async () => {
       const order = await fundedOrder(100);
       const holdId = await heldFen(order, 60);
       const post = randomUUID();
       const moved = await rawSql(
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution)
-         VALUES ('${post}', 'lesson_release', 'raw:${post}', '${order.institutionId}', '${holdId}', 'post')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${post}', '${order.escrow}', 'resolved', -60), ('${post}', '${order.escrow}', 'posted', 50),
-         ('${post}', '${order.settlement_payable}', 'resolved', 60),
-         ('${post}', '${order.settlement_payable}', 'posted', -50)`,
+        ...postHeld(order, { postId: post, holdId, heldFen: 60, movedFen: 50 }),
       );
       expect(moved?.message).toBe(
         `ledger transaction raw:${post} does not exactly post its pending transfer`,
@@ -565,12 +583,7 @@ describe('ledger (PostgreSQL)', () => {
       const sameTransaction = await rawSql(
         insertTransaction(hold, order.institutionId),
         legs(hold, 'pending', 60),
-        `INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution)
-         VALUES ('${post}', 'lesson_release', 'raw:${post}', '${order.institutionId}', '${hold}', 'post')`,
-        `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount) VALUES
-         ('${post}', '${order.escrow}', 'resolved', -60), ('${post}', '${order.escrow}', 'posted', 60),
-         ('${post}', '${order.settlement_payable}', 'resolved', 60),
-         ('${post}', '${order.settlement_payable}', 'posted', -60)`,
+        ...postHeld(order, { postId: post, holdId: hold, heldFen: 60 }),
         // Balanced, and valid for the hold alone: 10 fen more held that nothing could release.
         legs(hold, 'pending', 10),
       );
@@ -591,6 +604,53 @@ describe('ledger (PostgreSQL)', () => {
         `ledger transaction release:${holdId} does not exactly post its pending transfer`,
       );
     });
+
+    it.each(['the postings', 'the release'])(
+      'refuses a release and postings added to its hold by two sessions at once, %s first',
+      async (first) => {
+        const order = await fundedOrder(100);
+        const holdId = await heldFen(order, 60);
+        const postId = randomUUID();
+        // Valid for the hold alone, on other accounts than the release's: no account lock meets.
+        const addToHold = `INSERT INTO ledger_postings (transaction_id, account_id, phase, amount)
+          VALUES ('${holdId}', '${order.custody_cash}', 'pending', 40),
+                 ('${holdId}', '${order.suspense}', 'pending', -40)`;
+        const release = postHeld(order, { postId, holdId, heldFen: 60 });
+        const sessions = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
+        try {
+          for (const session of sessions) {
+            await session.connect();
+            await session.startTransaction();
+          }
+          const [holder, waiter] = first === 'the postings' ? sessions : [...sessions].reverse();
+          const [holderWork, waiterWork] =
+            first === 'the postings' ? [[addToHold], release] : [release, [addToHold]];
+          for (const sql of holderWork) await holder.query(sql);
+          const [{ pid }] = await waiter.query('SELECT pg_backend_pid() AS pid');
+          const waiting = (async () => {
+            for (const sql of waiterWork) await waiter.query(sql);
+            await waiter.commitTransaction();
+          })();
+          waiting.catch(() => undefined);
+          await eventually(async () => {
+            const [{ blocked }] = await dataSource.query(
+              'SELECT cardinality(pg_blocking_pids($1)) > 0 AS blocked',
+              [pid],
+            );
+            return blocked ? true : undefined;
+          });
+          await holder.commitTransaction();
+          await expect(waiting).rejects.toThrow(
+            `ledger transaction raw:${postId} does not exactly post its pending transfer`,
+          );
+        } finally {
+          for (const session of sessions) {
+            if (session.isTransactionActive) await session.rollbackTransaction();
+            await session.release();
+          }
+        }
+      },
+    );
 
     it('refuses postings added to a transaction once reversed', async () => {
       const order = await fundedOrder(100);
