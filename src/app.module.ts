@@ -1,11 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { randomUUID } from 'node:crypto';
-import { LoggerModule } from 'nestjs-pino';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
+import { LoggingModule } from './common/logging/logging.module';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -26,8 +25,6 @@ import { SettlementsModule } from './settlements/settlements.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { QueuesModule } from './queues/queues.module';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -35,25 +32,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            genReqId: (request, response) => {
-              const given = request.headers['x-request-id'];
-              const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-              response.setHeader('X-Request-Id', id);
-              return id;
-            },
-            redact: [
-              'req.headers.authorization',
-              'req.headers["x-bank-signature"]',
-              'req.headers.cookie',
-            ],
-            autoLogging: {
-              ignore: (request) => request.url === '/health' || request.url === '/metrics',
-            },
-          },
-        }),
+        LoggingModule.forRoot(config),
         DatabaseModule,
         QueuesModule,
         AuthModule,

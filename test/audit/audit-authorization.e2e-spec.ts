@@ -109,6 +109,7 @@ describe('audit authorization and trail (HTTP)', () => {
       path: string;
       statusCode: number;
       aborted: boolean;
+      requestId: string;
     };
     const trailOf = (sub: string, operator = as.operator(districtId)) =>
       request(t.http)
@@ -123,8 +124,12 @@ describe('audit authorization and trail (HTTP)', () => {
     it('records who asked what, and the answer, for the district’s operators', async () => {
       const sub = `aud-${randomUUID()}`;
       const auditor = as.auditor(districtId, sub);
-      await request(t.http).get('/v1/audit/summary').set('Authorization', auditor).expect(200);
       await request(t.http)
+        .get('/v1/audit/summary')
+        .set('Authorization', auditor)
+        .set('X-Request-Id', `trail-${sub}`)
+        .expect(200);
+      const journal = await request(t.http)
         .get(`/v1/audit/journal?institutionId=${school.institution.id}&limit=5`)
         .set('Authorization', auditor)
         .expect(200);
@@ -149,10 +154,12 @@ describe('audit authorization and trail (HTTP)', () => {
           path: '/v1/audit/summary',
           statusCode: 200,
           aborted: false,
+          requestId: `trail-${sub}`,
         }),
         expect.objectContaining({
           path: `/v1/audit/journal?institutionId=${school.institution.id}&limit=5`,
           statusCode: 200,
+          requestId: journal.headers['x-request-id'],
         }),
         expect.objectContaining({ statusCode: 404 }),
         expect.objectContaining({ path: '/v1/audit/journal?from=yesterday', statusCode: 400 }),

@@ -1,6 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Response } from 'express';
 import type { Principal } from '../../auth/principal';
+import type { IdentifiedRequest } from '../../common/logging/request-log.middleware';
 import { AuditTrail } from './audit-trail.service';
 
 /**
@@ -12,14 +13,17 @@ import { AuditTrail } from './audit-trail.service';
 export class AuditTrailMiddleware implements NestMiddleware {
   constructor(private readonly trail: AuditTrail) {}
 
-  use(request: Request & { principal?: Principal }, response: Response, next: NextFunction): void {
+  use(
+    request: IdentifiedRequest & { principal?: Principal },
+    response: Response,
+    next: NextFunction,
+  ): void {
     const startedAt = new Date();
     const started = process.hrtime.bigint();
     let recorded = false;
     const record = () => {
       if (recorded) return;
       recorded = true;
-      const requestId = (request as { id?: unknown }).id;
       this.trail.record({
         startedAt,
         principal: request.principal,
@@ -28,7 +32,7 @@ export class AuditTrailMiddleware implements NestMiddleware {
         statusCode: response.statusCode,
         durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
         aborted: !response.writableFinished,
-        requestId: typeof requestId === 'string' ? requestId : null,
+        requestId: request.id ?? null,
         ip: request.ip ?? null,
       });
     };

@@ -5,7 +5,8 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
+import type { IdentifiedRequest } from '../logging/request-log.middleware';
 import { CommonErrorCode, DomainException, commonError } from './domain.exception';
 import { domainErrorFromDatabase } from './database-errors';
 
@@ -74,7 +75,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<Request>();
+    const request = http.getRequest<IdentifiedRequest>();
     const response = http.getResponse<Response>();
     const known =
       error instanceof DomainException
@@ -85,7 +86,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       problem = toProblem(known, request.originalUrl);
     } else {
       const errorId = randomUUID();
-      this.logger.error({ errorId, err: error, path: request.originalUrl }, 'unexpected error');
+      this.logger.error(
+        { errorId, requestId: request.id, err: error, path: request.originalUrl },
+        'unexpected error',
+      );
       const status = known?.status ?? 500;
       problem = toProblem(
         commonError(

@@ -1,0 +1,145 @@
+/**
+ * Request ids and the access log. The app boots silent; each test sets the level of the logger
+ * the service writes with, as an operator could at runtime, and reads what was logged from spies
+ * on it.
+ */
+import { Controller, Module, Post } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import request from 'supertest';
+import { Roles } from '../../src/auth/auth.decorators';
+import { TestApp, bearer, createTestApp } from '../support/app';
+
+@Controller('probe')
+class CrashController {
+  @Post('crash')
+  @Roles('operator')
+  crash(): never {
+    throw new Error('secret internal detail');
+  }
+}
+
+@Module({ controllers: [CrashController] })
+class CrashModule {}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('request ids and the access log (HTTP)', () => {
+  let t: TestApp;
+  let parent: string;
+  let operator: string;
+  let logger: Logger;
+  let info: jest.SpyInstance;
+  let error: jest.SpyInstance;
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOG_LEVEL: 'silent' }, [CrashModule]);
+    parent = bearer(t.config, { sub: 'p-log', role: 'parent' });
+    operator = bearer(t.config, { sub: 'op-log', role: 'operator', districtId: '510112' });
+    logger = (await t.app.resolve(PinoLogger)).logger;
+  });
+
+  afterAll(() => t.close());
+
+  beforeEach(() => {
+    logger.level = 'info';
+    info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    error = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    logger.level = 'silent';
+  });
+
+  /** The access log lines written so far: [fields, message]. */
+  const accessLines = () =>
+    info.mock.calls.filter(([, message]) => String(message).startsWith('request '));
+
+  it('keeps a caller’s plain request id and answers it', async () => {
+    const response = await request(t.http)
+      .get('/v1/me')
+      .set('Authorization', parent)
+      .set('X-Request-Id', 'client-42.retry_1')
+      .expect(200);
+    expect(response.headers['x-request-id']).toBe('client-42.retry_1');
+  });
+
+  it.each([
+    ['none', undefined],
+    ['one with a space', 'two words'],
+    ['one with a slash', 'a/b'],
+    ['one longer than 128 characters', 'x'.repeat(129)],
+  ])('gives a request with %s a new UUID', async (_, given) => {
+    const call = request(t.http).get('/v1/me').set('Authorization', parent);
+    if (given !== undefined) call.set('X-Request-Id', given);
+    const response = await call.expect(200);
+    expect(response.headers['x-request-id']).toMatch(UUID);
+    expect(response.headers['x-request-id']).not.toBe(given);
+  });
+
+  it('writes one line per request, with its id and status, and never a header', async () => {
+    const response = await request(t.http)
+      .get('/v1/me?verbose=1')
+      .set('Authorization', parent)
+      .set('Cookie', 'session=secret-cookie')
+      .expect(200);
+    const lines = accessLines();
+    expect(lines).toHaveLength(1);
+    const [fields, message] = lines[0];
+    expect(message).toBe('request completed');
+    expect(fields).toEqual({
+      req: {
+        id: response.headers['x-request-id'],
+        method: 'GET',
+        url: '/v1/me?verbose=1',
+        remoteAddress: expect.any(String),
+      },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+    });
+    const written = JSON.stringify(lines);
+    expect(written).not.toContain(parent.slice('Bearer '.length));
+    expect(written).not.toContain('secret-cookie');
+  });
+
+  it('logs refused requests with their status', async () => {
+    await request(t.http).get('/v1/me').expect(401);
+    expect(accessLines()).toEqual([
+      [expect.objectContaining({ res: { statusCode: 401 } }), 'request completed'],
+    ]);
+  });
+
+  it('does not log the health and metrics probes', async () => {
+    await request(t.http).get('/health').expect(200);
+    await request(t.http).get('/metrics').expect(200);
+    expect(accessLines()).toEqual([]);
+  });
+
+  it('builds nothing above the info level', async () => {
+    // A level change replaces the logger's methods: spy on the one it has at warn.
+    logger.level = 'warn';
+    const quiet = jest.spyOn(logger, 'info');
+    await request(t.http).get('/v1/me').set('Authorization', parent).expect(200);
+    expect(quiet).not.toHaveBeenCalled();
+  });
+
+  it('logs an unexpected error under its errorId with the request id', async () => {
+    const response = await request(t.http)
+      .post('/probe/crash')
+      .set('Authorization', operator)
+      .set('X-Request-Id', 'crash-1')
+      .expect(500);
+    expect(response.body.errorId).toMatch(UUID);
+    const logged = error.mock.calls.find(([, message]) => message === 'unexpected error');
+    expect(logged?.[0]).toMatchObject({
+      errorId: response.body.errorId,
+      requestId: 'crash-1',
+      path: '/probe/crash',
+      err: expect.objectContaining({ message: 'secret internal detail' }),
+    });
+    expect(accessLines()).toEqual([
+      [expect.objectContaining({ res: { statusCode: 500 } }), 'request completed'],
+    ]);
+  });
+});
