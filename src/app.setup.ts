@@ -1,16 +1,50 @@
 /** What main.ts, the tests and the OpenAPI export all apply to the Nest application. */
 import { INestApplication } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { requestIdOf } from './common/logging/request-log.middleware';
+import { MetricsService } from './metrics/metrics.service';
+import {
+  RECONCILIATION_OPTIONS,
+  ReconciliationOptions,
+} from './reconciliation/reconciliation.constants';
+import { STATEMENT_MEDIA_TYPES } from './reconciliation/statement-upload';
 
-export const JSON_BODY_LIMIT = '256kb';
+/** The largest JSON body any route takes. */
+export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
 
-export function configureApp(app: NestExpressApplication): void {
+/** Options for NestFactory.create and createNestApplication: JSON bodies kept raw for signatures. */
+export const APP_OPTIONS = { bufferLogs: true, rawBody: true } as const;
+
+/**
+ * The HTTP layer: Fastify. Each request's id is the caller's `X-Request-Id` when it is a plain
+ * token, else a new UUID. A trailing slash is ignored, as it was before.
+ */
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+    genReqId: requestIdOf,
+    trustProxy: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+}
+
+export function configureApp(app: NestFastifyApplication): void {
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  const server = app.getHttpAdapter().getInstance();
+  // Statement files (XML, CSV) are read as bytes, kept for the bank's signature, never inflated.
+  // (JSON bodies are parsed by Nest's parser, which keeps them raw too: APP_OPTIONS.rawBody.)
+  const { maxBodyBytes } = app.get<ReconciliationOptions>(RECONCILIATION_OPTIONS);
+  server.addContentTypeParser(
+    STATEMENT_MEDIA_TYPES,
+    { parseAs: 'buffer', bodyLimit: maxBodyBytes },
+    (request, body, done) => {
+      (request as { rawBody?: Buffer }).rawBody = body as Buffer;
+      done(null, body);
+    },
+  );
+  app.get(MetricsService).timeRequests(server);
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs/openapi.json',

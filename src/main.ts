@@ -1,10 +1,10 @@
 /** The API process: prepares the database, then serves HTTP and (by default) runs the workers. */
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync } from 'node:fs';
 import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
 import { startSandboxBank } from './bank/sandbox/sandbox-bank';
 import { AppConfig, loadConfigOrExit } from './config/config';
 import { prepareDatabase } from './database/migrate';
@@ -34,13 +34,13 @@ async function bootstrap(): Promise<void> {
   if (config.bank.mode === 'sandbox' && config.nodeEnv !== 'production') {
     await startBundledSandboxBank(config);
   }
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    bufferLogs: true,
-    rawBody: true,
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createHttpAdapter(),
+    APP_OPTIONS,
+  );
   configureApp(app);
-  await app.listen(config.port);
+  await app.listen(config.port, '0.0.0.0');
 }
 
 bootstrap().catch((error: unknown) => {

@@ -8,7 +8,8 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import accepts from 'accepts';
+import type { FastifyRequest } from 'fastify';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
 import { IdParam } from '../common/validation/id-param';
@@ -86,9 +87,9 @@ export class AuditController {
   async listJournal(
     @Query() query: JournalQueryDto,
     @CurrentPrincipal() principal: Principal,
-    @Req() request: Request,
+    @Req() request: FastifyRequest,
   ) {
-    if (request.accepts(['application/json', CSV]) !== CSV) {
+    if (accepts(request.raw).type(['application/json', CSV]) !== CSV) {
       return this.journal.listJournal(principal, query);
     }
     const stream = await this.journal.exportJournalCsv(principal, query);

@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AuthErrorCode, authError } from './auth.errors';
 import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
-import type { Principal, Role } from './principal';
+import { attachPrincipal, type Role } from './principal';
 import { TokenService } from './token.service';
 
 /**
@@ -21,14 +21,14 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
 
-    const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const header = request.headers.authorization;
     const match = header?.match(/^Bearer ([A-Za-z0-9_.+/=-]+)$/);
     if (!match) {
       throw authError(AuthErrorCode.UNAUTHENTICATED, 'send Authorization: Bearer <token>');
     }
     const principal = this.tokens.verify(match[1]);
-    request.principal = principal;
+    attachPrincipal(request, principal);
 
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [];
     if (!roles.includes(principal.role)) {

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { BankAuth } from './bank-signature';
 import { BankNotificationDto, BankNotificationReceiptDto } from './bank-notification.dto';
 import { ReceiveBankNotification } from './receive-bank-notification.usecase';
@@ -20,7 +20,7 @@ export class BankNotificationsController {
   @ApiOkResponse({ type: BankNotificationReceiptDto })
   receiveBankNotification(
     @Body() notification: BankNotificationDto,
-    @Req() request: Request & { rawBody?: Buffer },
+    @Req() request: FastifyRequest & { rawBody?: Buffer },
   ) {
     return this.receiveNotification.execute({
       notification,

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiHeader, ApiSecurity } from '@nestjs/swagger';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { BankErrorCode, bankError } from './bank.errors';
@@ -38,7 +38,7 @@ export class BankSignatureGuard implements CanActivate {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & { rawBody?: Buffer }>();
     const timestampHeader = request.headers[BANK_TIMESTAMP_HEADER];
     const signature = request.headers[BANK_SIGNATURE_HEADER];
     if (typeof timestampHeader !== 'string' || !/^\d{1,12}$/.test(timestampHeader)) {

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppModule } from '../app.module';
-import { buildOpenApiDocument } from '../app.setup';
+import { buildOpenApiDocument, createHttpAdapter } from '../app.setup';
 import { loadConfig } from '../config/config';
 
 export const OPENAPI_PATH = join(__dirname, '..', '..', 'docs', 'openapi.json');
@@ -11,7 +11,7 @@ export const OPENAPI_PATH = join(__dirname, '..', '..', 'docs', 'openapi.json');
 /** Builds the document without connecting to PostgreSQL or Redis. */
 export async function generateOpenApi(): Promise<string> {
   const { config } = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create(AppModule.forRoot(config), createHttpAdapter(), {
     preview: true,
     logger: false,
     abortOnError: false,

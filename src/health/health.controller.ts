@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Queue } from 'bull';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { QueueName } from '../queues/queues';
@@ -39,7 +39,7 @@ export class HealthController {
   @ApiOperation({ operationId: 'getHealth', summary: 'PostgreSQL and Redis reachability' })
   @ApiResponse({ status: 200, type: HealthDto })
   @ApiResponse({ status: 503, type: HealthDto, description: 'a dependency is down' })
-  async getHealth(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
+  async getHealth(@Res({ passthrough: true }) response: FastifyReply): Promise<HealthDto> {
     const [database, redis] = await Promise.all([
       probe(() => this.dataSource.query('SELECT 1')),
       probe(() => this.queue.client.ping()),

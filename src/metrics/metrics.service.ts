@@ -9,6 +9,7 @@ import { ModuleRef } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bull';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
+import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { countUnsealed } from '../audit/sealing/chain';
@@ -74,6 +75,26 @@ export class MetricsService {
       async collect() {
         this.set(await countUnsealed((text, params) => dataSource.query(text, params)));
       },
+    });
+  }
+
+  /**
+   * Times every request the server answers and records it under its route template
+   * (`/v1/lessons/:id/confirm`), never the raw path, so that ids do not become label values; a
+   * request no route matched counts as `unmatched`.
+   */
+  timeRequests(server: FastifyInstance): void {
+    server.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url;
+      this.httpDuration.observe(
+        {
+          method: request.method,
+          route: route === undefined || route.includes('*') ? 'unmatched' : route,
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+      done();
     });
   }
 }

@@ -1,13 +1,13 @@
 /**
- * Receiving a statement file over HTTP. The application parses only JSON bodies; this route reads
- * its raw body itself (XML or CSV, size-limited, never decompressed), keeps the bytes for the bank
- * signature, and accepts either the bank (HMAC, as for notifications) or an operator (JWT).
+ * Receiving a statement file over HTTP: XML or CSV, read as bytes (size-limited, never
+ * decompressed, kept for the bank signature: see configureApp), from either the bank (HMAC, as
+ * for notifications) or an operator (JWT).
  */
 import { CanActivate, ExecutionContext, Inject, Injectable, NestMiddleware } from '@nestjs/common';
-import { raw } from 'express';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { AuthErrorCode, authError } from '../auth/auth.errors';
-import type { Principal } from '../auth/principal';
+import { attachPrincipal, type Principal } from '../auth/principal';
 import { TokenService } from '../auth/token.service';
 import {
   BANK_SIGNATURE_HEADER,
@@ -17,18 +17,20 @@ import {
 import { CommonErrorCode, commonError } from '../common/errors/domain.exception';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import type { StatementSource } from './import-statement.usecase';
-import { RECONCILIATION_OPTIONS, ReconciliationOptions } from './reconciliation.constants';
 
 export const STATEMENT_MEDIA_TYPES = ['application/xml', 'text/xml', 'text/csv', 'application/csv'];
 
-export type StatementRequest = Request & {
+export type StatementRequest = FastifyRequest & {
   rawBody?: Buffer;
   principal?: Principal;
   statementSource?: Exclude<StatementSource, 'job'>;
 };
 
 /** `text/csv; charset=GBK` → { mediaType: 'text/csv', charset: 'GBK' }. */
-export function contentTypeOf(request: Request): { mediaType: string; charset?: string } {
+export function contentTypeOf(request: Pick<IncomingMessage, 'headers'>): {
+  mediaType: string;
+  charset?: string;
+} {
   const header = request.headers['content-type'] ?? '';
   const [type, ...params] = header.split(';');
   const charset = params
@@ -37,19 +39,14 @@ export function contentTypeOf(request: Request): { mediaType: string; charset?: 
   return { mediaType: type.trim().toLowerCase(), ...(charset ? { charset } : {}) };
 }
 
-const hasCredentials = (request: Request) =>
+const hasCredentials = (request: IncomingMessage) =>
   request.headers.authorization !== undefined ||
   request.headers[BANK_SIGNATURE_HEADER] !== undefined;
 
+/** Runs before the body is read. */
 @Injectable()
 export class StatementBodyMiddleware implements NestMiddleware {
-  private readonly read: RequestHandler;
-
-  constructor(@Inject(RECONCILIATION_OPTIONS) options: ReconciliationOptions) {
-    this.read = raw({ type: () => true, limit: options.maxBodyBytes, inflate: false });
-  }
-
-  async use(request: StatementRequest, response: Response, next: NextFunction): Promise<void> {
+  use(request: IncomingMessage, _response: unknown, next: () => void): void {
     // Refuse before reading what could be a large body from a caller without credentials.
     if (!hasCredentials(request)) {
       throw authError(
@@ -63,13 +60,6 @@ export class StatementBodyMiddleware implements NestMiddleware {
         'Send a camt.053 statement as application/xml or a bank CSV as text/csv.',
       );
     }
-    await new Promise<void>((resolve, reject) =>
-      this.read(request, response, (error?: unknown) => {
-        if (error === undefined || error === null) resolve();
-        else reject(error instanceof Error ? error : new Error('the body could not be read'));
-      }),
-    );
-    request.rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     next();
   }
 }
@@ -107,7 +97,7 @@ export class StatementUploadGuard implements CanActivate {
     if (principal.role !== 'operator') {
       throw authError(AuthErrorCode.FORBIDDEN_ROLE, `the ${principal.role} role may not do this`);
     }
-    request.principal = principal;
+    attachPrincipal(request, principal);
     request.statementSource = 'operator';
     return true;
   }

@@ -258,7 +258,46 @@ describe('foundation (HTTP)', () => {
         .set('Content-Type', 'application/json')
         .send('{"amountFen": 1,')
         .expect(400);
-      expect(response.body.code).toBe('VALIDATION_FAILED');
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        detail: expect.stringContaining('not valid JSON'),
+        instance: '/probe/transfers',
+      });
+    });
+
+    it.each([
+      ['an empty JSON body', 'application/json', '', 400, 'VALIDATION_FAILED'],
+      [
+        'a body of a type no route takes',
+        'application/octet-stream',
+        'x',
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'a JSON body over 256 KiB',
+        'application/json',
+        `"${'m'.repeat(256 * 1024)}"`,
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+    ])('answers %s with problem details', async (_, type, body, status, code) => {
+      const response = await request(t.http)
+        .post('/probe/transfers')
+        .set('Authorization', operator)
+        .set('Content-Type', type)
+        .send(body)
+        .expect(status);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({ status, code, instance: '/probe/transfers' });
+    });
+
+    it('ignores a trailing slash, and answers a path in other case with 404', async () => {
+      await request(t.http).get('/v1/me/').set('Authorization', operator).expect(200);
+      const response = await request(t.http).get('/V1/ME').set('Authorization', operator);
+      expect(response.status).toBe(404);
+      expect(response.body.code).toBe('NOT_FOUND');
     });
 
     it('lists every invalid field and writes nothing', async () => {

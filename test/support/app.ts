@@ -2,17 +2,17 @@
 import { ModuleMetadata } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { TokenClaims, signToken } from '../../src/auth/token.service';
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: AppConfig;
   /** The HTTP server for supertest. */
-  http: ReturnType<NestExpressApplication['getHttpServer']>;
+  http: ReturnType<NestFastifyApplication['getHttpServer']>;
   close(): Promise<void>;
 }
 
@@ -34,13 +34,13 @@ export async function createTestApp(
     builder = builder.overrideProvider(provide).useValue(useValue);
   }
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    rawBody: true,
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    createHttpAdapter(),
+    APP_OPTIONS,
+  );
   configureApp(app);
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return { app, config, http: app.getHttpServer(), close: () => app.close() };
 }
 

@@ -1,6 +1,6 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Response } from 'express';
-import type { Principal } from '../../auth/principal';
+import type { ServerResponse } from 'node:http';
+import type { WithPrincipal } from '../../auth/principal';
 import type { IdentifiedRequest } from '../../common/logging/request-log.middleware';
 import { AuditTrail } from './audit-trail.service';
 
@@ -14,9 +14,9 @@ export class AuditTrailMiddleware implements NestMiddleware {
   constructor(private readonly trail: AuditTrail) {}
 
   use(
-    request: IdentifiedRequest & { principal?: Principal },
-    response: Response,
-    next: NextFunction,
+    request: IdentifiedRequest & WithPrincipal,
+    response: ServerResponse,
+    next: () => void,
   ): void {
     const startedAt = new Date();
     const started = process.hrtime.bigint();
@@ -27,8 +27,8 @@ export class AuditTrailMiddleware implements NestMiddleware {
       this.trail.record({
         startedAt,
         principal: request.principal,
-        method: request.method,
-        path: request.originalUrl,
+        method: request.method ?? '',
+        path: request.originalUrl ?? request.url ?? '',
         statusCode: response.statusCode,
         durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
         aborted: !response.writableFinished,

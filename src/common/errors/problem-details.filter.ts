@@ -5,7 +5,8 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { IdentifiedRequest } from '../logging/request-log.middleware';
 import { CommonErrorCode, DomainException, commonError } from './domain.exception';
 import { domainErrorFromDatabase } from './database-errors';
@@ -34,20 +35,15 @@ const HTTP_CODES: Record<number, CommonErrorCode> = {
   503: CommonErrorCode.SERVICE_UNAVAILABLE,
 };
 
-/** Errors thrown by the HTTP layer itself (Nest, body-parser) carry a status but no code. */
+/**
+ * Errors thrown by the HTTP layer itself carry a status but no code: Nest's, and the server's own
+ * (malformed or empty JSON, a body too large, a Content-Type no route takes), which Nest hands on
+ * as HttpExceptions with the server's message.
+ */
 function fromHttpError(error: unknown): DomainException | undefined {
-  let status: number | undefined;
-  let message = '';
-  if (error instanceof HttpException) {
-    status = error.getStatus();
-    message = error.message;
-  } else if (error && typeof error === 'object' && 'status' in error && 'type' in error) {
-    // body-parser: malformed JSON, too large, wrong charset
-    status = Number((error as { status: unknown }).status);
-    const type = String((error as { type: unknown }).type);
-    message = type === 'entity.parse.failed' ? 'The body is not valid JSON.' : String(type);
-  }
-  if (status === undefined) return undefined;
+  if (!(error instanceof HttpException)) return undefined;
+  const status = error.getStatus();
+  const message = error.message;
   const code = HTTP_CODES[status] ?? (status >= 500 ? CommonErrorCode.INTERNAL_ERROR : undefined);
   if (!code) return new DomainException('HTTP_ERROR', status, 'Request failed', message);
   if (code === CommonErrorCode.VALIDATION_FAILED) {
@@ -75,21 +71,20 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<IdentifiedRequest>();
-    const response = http.getResponse<Response>();
+    // An error in a middleware comes with the server's own request and response, not Fastify's.
+    const request = http.getRequest<FastifyRequest | IdentifiedRequest>();
+    const response = http.getResponse<FastifyReply | ServerResponse>();
+    const path = request.originalUrl ?? request.url ?? '';
     const known =
       error instanceof DomainException
         ? error
         : (domainErrorFromDatabase(error) ?? fromHttpError(error));
     let problem: ProblemDetails;
     if (known && known.status < 500) {
-      problem = toProblem(known, request.originalUrl);
+      problem = toProblem(known, path);
     } else {
       const errorId = randomUUID();
-      this.logger.error(
-        { errorId, requestId: request.id, err: error, path: request.originalUrl },
-        'unexpected error',
-      );
+      this.logger.error({ errorId, requestId: request.id, err: error, path }, 'unexpected error');
       const status = known?.status ?? 500;
       problem = toProblem(
         commonError(
@@ -97,10 +92,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           `Something went wrong on our side. Quote errorId ${errorId} when reporting it.`,
           { errorId },
         ),
-        request.originalUrl,
+        path,
       );
     }
-    if (response.headersSent) return;
-    response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+    const body = JSON.stringify(problem);
+    if ('raw' in response) {
+      if (response.sent) return;
+      response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
+    } else {
+      if (response.headersSent) return;
+      response.writeHead(problem.status, { 'Content-Type': PROBLEM_CONTENT_TYPE }).end(body);
+    }
   }
 }

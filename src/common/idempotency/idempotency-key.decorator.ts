@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext, HttpStatus, RequestMethod } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { validationFailed } from '../errors/domain.exception';
 import type { Principal } from '../../auth/principal';
 import type { IdempotentRequest } from './idempotency.service';
@@ -22,7 +22,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function idempotentRequestFrom(
-  request: Request & { principal?: Principal },
+  request: FastifyRequest & { principal?: Principal },
   statusCode: number,
 ): IdempotentRequest | undefined {
   const header = request.headers[IDEMPOTENCY_HEADER];

@@ -1,5 +1,5 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 
@@ -9,11 +9,21 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** Polled by machines many times a minute: not worth a line each. */
 const UNLOGGED_PATHS = new Set(['/health', '/metrics']);
 
-export type IdentifiedRequest = Request & { id?: string };
+/** A request as middleware sees it: the HTTP server's own, with what the framework added. */
+export type IdentifiedRequest = IncomingMessage & {
+  id?: string;
+  originalUrl?: string;
+  ip?: string;
+};
+
+/** The request's id: the caller's `X-Request-Id` when it is a plain token, or a new UUID. */
+export function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 /**
- * Gives every request an id (the caller's `X-Request-Id`, or a new UUID), answers it in
- * `X-Request-Id` and keeps it on the request for the audit trail and the error log. Once the
+ * Answers every request's id (requestIdOf, given by the HTTP layer) in `X-Request-Id`. Once the
  * response is over, writes one info line: id, method, path, status, time, and whether the client
  * went away first. No header is written, so no credential can be. At a level above info nothing
  * is built or serialised: this runs on every request.
@@ -22,25 +32,19 @@ export type IdentifiedRequest = Request & { id?: string };
 export class RequestLogMiddleware implements NestMiddleware {
   constructor(private readonly logger: PinoLogger) {}
 
-  use(request: IdentifiedRequest, response: Response, next: NextFunction): void {
-    const given = request.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    request.id = id;
+  use(request: IdentifiedRequest, response: ServerResponse, next: () => void): void {
+    const id = request.id ?? requestIdOf(request);
     response.setHeader(REQUEST_ID_HEADER, id);
     const log = this.logger.logger;
-    if (log.isLevelEnabled('info') && !UNLOGGED_PATHS.has(request.originalUrl)) {
+    const url = request.originalUrl ?? request.url ?? '';
+    if (log.isLevelEnabled('info') && !UNLOGGED_PATHS.has(url)) {
       const started = performance.now();
       // 'close' ends every response: after 'finish', or when the client went away first.
       response.once('close', () => {
         const aborted = !response.writableFinished;
         log.info(
           {
-            req: {
-              id,
-              method: request.method,
-              url: request.originalUrl,
-              remoteAddress: request.socket.remoteAddress,
-            },
+            req: { id, method: request.method, url, remoteAddress: request.socket.remoteAddress },
             res: { statusCode: response.statusCode },
             responseTime: Math.round(performance.now() - started),
             ...(aborted ? { aborted } : {}),
