@@ -26,6 +26,7 @@ export function createHttpAdapter(): FastifyAdapter {
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     genReqId: requestIdOf,
     trustProxy: false,
+    requestTimeout: 300_000,
     routerOptions: { ignoreTrailingSlash: true },
   });
 }
@@ -36,9 +37,15 @@ export function configureApp(app: NestFastifyApplication): void {
   // Statement files (XML, CSV) are read as bytes, kept for the bank's signature, never inflated.
   // (JSON bodies are parsed by Nest's parser, which keeps them raw too: APP_OPTIONS.rawBody.)
   const { maxBodyBytes } = app.get<ReconciliationOptions>(RECONCILIATION_OPTIONS);
+  // Only the statement route reads a body that large; everywhere else the JSON limit holds.
+  server.addHook('onRoute', (route) => {
+    if (route.url === '/v1/reconciliation/statements' && route.method === 'POST') {
+      route.bodyLimit = maxBodyBytes;
+    }
+  });
   server.addContentTypeParser(
     STATEMENT_MEDIA_TYPES,
-    { parseAs: 'buffer', bodyLimit: maxBodyBytes },
+    { parseAs: 'buffer', bodyLimit: JSON_BODY_LIMIT_BYTES },
     (request, body, done) => {
       (request as { rawBody?: Buffer }).rawBody = body as Buffer;
       done(null, body);
