@@ -9,7 +9,7 @@ import {
   RECONCILIATION_OPTIONS,
   ReconciliationOptions,
 } from './reconciliation/reconciliation.constants';
-import { STATEMENT_MEDIA_TYPES } from './reconciliation/statement-upload';
+import { STATEMENT_MEDIA_TYPES, STATEMENT_UPLOAD_ROUTE } from './reconciliation/statement-upload';
 
 /** The largest JSON body any route takes. */
 export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
@@ -39,7 +39,8 @@ export function configureApp(app: NestFastifyApplication): void {
   const { maxBodyBytes } = app.get<ReconciliationOptions>(RECONCILIATION_OPTIONS);
   // Only the statement route reads a body that large; everywhere else the JSON limit holds.
   server.addHook('onRoute', (route) => {
-    if (route.url === '/v1/reconciliation/statements' && route.method === 'POST') {
+    const config: Partial<typeof STATEMENT_UPLOAD_ROUTE> = route.config ?? {};
+    if (config.statementUpload === STATEMENT_UPLOAD_ROUTE.statementUpload) {
       route.bodyLimit = maxBodyBytes;
     }
   });

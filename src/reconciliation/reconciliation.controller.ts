@@ -20,6 +20,7 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { CurrentPrincipal, Public, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { Idempotency } from '../common/idempotency/idempotency-key.decorator';
@@ -46,6 +47,7 @@ import { ReconciliationReports } from './reconciliation-reports.service';
 import { RematchStatement } from './rematch-statement.usecase';
 import {
   STATEMENT_MEDIA_TYPES,
+  STATEMENT_UPLOAD_ROUTE,
   StatementRequest,
   StatementUploadGuard,
   contentTypeOf,
@@ -63,6 +65,7 @@ export class ReconciliationController {
   ) {}
 
   @Post('statements')
+  @RouteConfig(STATEMENT_UPLOAD_ROUTE)
   @Public()
   @UseGuards(StatementUploadGuard)
   @HttpCode(HttpStatus.ACCEPTED)

@@ -20,6 +20,12 @@ import type { StatementSource } from './import-statement.usecase';
 
 export const STATEMENT_MEDIA_TYPES = ['application/xml', 'text/xml', 'text/csv', 'application/csv'];
 
+/**
+ * Fastify route config of the statement upload: the one route whose body may be as large as a
+ * statement file (ReconciliationOptions.maxBodyBytes; configureApp applies it).
+ */
+export const STATEMENT_UPLOAD_ROUTE = { statementUpload: true } as const;
+
 export type StatementRequest = FastifyRequest & {
   rawBody?: Buffer;
   principal?: Principal;

@@ -11,6 +11,7 @@ import {
   TransferInstruction,
   endToEndIdOf,
 } from '../../src/bank/bank-gateway';
+import { JSON_BODY_LIMIT_BYTES } from '../../src/app.setup';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { FetchStatements } from '../../src/reconciliation/fetch-statements.usecase';
 import { MatchAccount } from '../../src/reconciliation/match-account.usecase';
@@ -814,6 +815,17 @@ describe('bank reconciliation (HTTP, worker, ledger)', () => {
         Buffer.alloc(MAX_BODY + 1, 32),
       ).expect(413);
       expect(large.body.code).toBe('PAYLOAD_TOO_LARGE');
+      // Over the JSON limit but within the statement's: read here (and refused as no statement),
+      // refused for its size on any other route.
+      const beyondJson = Buffer.alloc(JSON_BODY_LIMIT_BYTES + 1, 32);
+      const read = await uploadAsOperator(t.http, t.config, district(m), beyondJson).expect(422);
+      expect(read.body.code).toBe('STATEMENT_MALFORMED');
+      const elsewhere = await request(t.http)
+        .post('/v1/orders')
+        .set('Content-Type', 'text/csv')
+        .send(beyondJson)
+        .expect(413);
+      expect(elsewhere.body.code).toBe('PAYLOAD_TOO_LARGE');
       const json = await uploadAsOperator(t.http, t.config, district(m), '{}', {
         type: 'application/json',
       }).expect(415);

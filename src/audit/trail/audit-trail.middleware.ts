@@ -1,7 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { WithPrincipal } from '../../auth/principal';
-import type { IdentifiedRequest } from '../../common/logging/request-log.middleware';
+import { type IdentifiedRequest, pathOf } from '../../common/logging/request-log.middleware';
 import { AuditTrail } from './audit-trail.service';
 
 /**
@@ -28,7 +28,7 @@ export class AuditTrailMiddleware implements NestMiddleware {
         startedAt,
         principal: request.principal,
         method: request.method ?? '',
-        path: request.originalUrl ?? request.url ?? '',
+        path: pathOf(request),
         statusCode: response.statusCode,
         durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
         aborted: !response.writableFinished,

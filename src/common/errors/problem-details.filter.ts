@@ -7,7 +7,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import type { IdentifiedRequest } from '../logging/request-log.middleware';
+import { type IdentifiedRequest, pathOf } from '../logging/request-log.middleware';
 import { CommonErrorCode, DomainException, commonError } from './domain.exception';
 import { domainErrorFromDatabase } from './database-errors';
 
@@ -74,7 +74,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // An error in a middleware comes with the server's own request and response, not Fastify's.
     const request = http.getRequest<FastifyRequest | IdentifiedRequest>();
     const response = http.getResponse<FastifyReply | ServerResponse>();
-    const path = request.originalUrl ?? request.url ?? '';
+    const path = pathOf(request);
     const known =
       error instanceof DomainException
         ? error

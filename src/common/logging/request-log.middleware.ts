@@ -16,6 +16,10 @@ export type IdentifiedRequest = IncomingMessage & {
   ip?: string;
 };
 
+/** The path and query a request asked for, as the client sent it. */
+export const pathOf = (request: { originalUrl?: string; url?: string }): string =>
+  request.originalUrl ?? request.url ?? '';
+
 /** The request's id: the caller's `X-Request-Id` when it is a plain token, or a new UUID. */
 export function requestIdOf(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
@@ -36,7 +40,7 @@ export class RequestLogMiddleware implements NestMiddleware {
     const id = request.id ?? requestIdOf(request);
     response.setHeader(REQUEST_ID_HEADER, id);
     const log = this.logger.logger;
-    const url = request.originalUrl ?? request.url ?? '';
+    const url = pathOf(request);
     if (log.isLevelEnabled('info') && !UNLOGGED_PATHS.has(url)) {
       const started = performance.now();
       // 'close' ends every response: after 'finish', or when the client went away first.
