@@ -7,6 +7,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { IsString, MaxLength } from 'class-validator';
 import jwt from 'jsonwebtoken';
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { CurrentPrincipal, Roles } from '../../src/auth/auth.decorators';
@@ -21,6 +22,7 @@ import { LedgerModule } from '../../src/ledger/ledger.module';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { TestApp, bearer, createTestApp } from '../support/app';
 import { expectBooksBalanced } from '../support/ledger-checks';
+import { eventually } from '../support/waiting';
 
 class ProbeTransferDto {
   @IsFen()
@@ -89,7 +91,22 @@ class ProbeController {
   closed() {
     return 'never';
   }
+
+  /** Answers when the test lets it: a request in flight while the service shuts down. */
+  @Post('held')
+  @Roles('operator')
+  async held() {
+    held.arrivals += 1;
+    await held.released;
+    return { held: true };
+  }
 }
+
+const held = (() => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return { arrivals: 0, release, released };
+})();
 
 @Module({ imports: [LedgerModule], controllers: [ProbeController] })
 class ProbeModule {}
@@ -245,10 +262,45 @@ describe('foundation (HTTP)', () => {
   });
 
   describe('problem details', () => {
-    it('answers an unknown route with 404 problem details', async () => {
-      const response = await request(t.http).get('/v1/nothing-here').expect(404);
+    it('answers an unknown route with 404 problem details and the request id', async () => {
+      const response = await request(t.http)
+        .get('/v1/nothing-here')
+        .set('X-Request-Id', 'lost-1')
+        .expect(404);
       expect(response.body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
       expect(response.body.type).toMatch(/^urn:escrow-ledger:problem:/);
+      expect(response.headers['x-request-id']).toBe('lost-1');
+    });
+
+    it('answers a malformed %-escape in the path with problem details and the request id', async () => {
+      const response = await request(t.http)
+        .get('/v1/orders/%zz')
+        .set('Authorization', operator)
+        .set('X-Request-Id', 'bad-url-1')
+        .expect(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.headers['x-request-id']).toBe('bad-url-1');
+      expect(response.body).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        instance: '/v1/orders/%zz',
+      });
+    });
+
+    it('validates a long id, and answers 414 to a path segment longer than any id', async () => {
+      const long = await request(t.http)
+        .get(`/v1/orders/${'a'.repeat(200)}`)
+        .set('Authorization', operator)
+        .expect(400);
+      expect(long.body.code).toBe('VALIDATION_FAILED');
+      const tooLong = await request(t.http)
+        .get(`/v1/orders/${'a'.repeat(257)}`)
+        .set('Authorization', operator)
+        .set('X-Request-Id', 'long-1')
+        .expect(414);
+      expect(tooLong.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(tooLong.headers['x-request-id']).toBe('long-1');
+      expect(tooLong.body).toMatchObject({ status: 414, code: 'URI_TOO_LONG' });
     });
 
     it('answers malformed JSON with VALIDATION_FAILED', async () => {
@@ -267,30 +319,58 @@ describe('foundation (HTTP)', () => {
     });
 
     it.each([
-      ['an empty JSON body', 'application/json', '', 400, 'VALIDATION_FAILED'],
-      [
-        'a body of a type no route takes',
-        'application/octet-stream',
-        'x',
-        415,
-        'UNSUPPORTED_MEDIA_TYPE',
-      ],
+      ['an empty JSON body', 'application/json', '', 400, 'VALIDATION_FAILED', 'cannot be empty'],
+      ['a body of a type no route takes', 'application/octet-stream', 'x', 415, '', ''],
+      ['a text body', 'text/plain', '{"amountFen":1,"memo":"text"}', 415, '', ''],
+      ['a form body', 'application/x-www-form-urlencoded', 'amountFen=1&memo=form', 415, '', ''],
       [
         'a JSON body over 256 KiB',
         'application/json',
         `"${'m'.repeat(256 * 1024)}"`,
         413,
         'PAYLOAD_TOO_LARGE',
+        '',
       ],
-    ])('answers %s with problem details', async (_, type, body, status, code) => {
+    ])('answers %s with problem details', async (_, type, body, status, code, detail) => {
       const response = await request(t.http)
         .post('/probe/transfers')
         .set('Authorization', operator)
         .set('Content-Type', type)
+        .set('X-Request-Id', 'body-1')
         .send(body)
         .expect(status);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(response.body).toMatchObject({ status, code, instance: '/probe/transfers' });
+      expect(response.headers['x-request-id']).toBe('body-1');
+      expect(response.body).toMatchObject({
+        status,
+        code: code || 'UNSUPPORTED_MEDIA_TYPE',
+        detail: expect.stringContaining(detail),
+        instance: '/probe/transfers',
+      });
+    });
+
+    it('refuses an encoded body with 415 before reading it, and writes nothing', async () => {
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        const response = await request(t.http)
+          .post('/probe/transfers')
+          .set('Authorization', operator)
+          .set('Content-Type', 'application/json')
+          .set('Content-Encoding', encoding)
+          .send(JSON.stringify({ amountFen: 1, memo: 'encoded' }))
+          .expect(415);
+        expect(response.body).toMatchObject({
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          detail: expect.stringContaining(encoding),
+        });
+      }
+      await request(t.http)
+        .post('/probe/transfers')
+        .set('Authorization', operator)
+        .set('Content-Encoding', 'identity')
+        .send({ amountFen: 1, memo: 'identity' })
+        .expect(201);
+      expect(await countProbeTransfers('encoded')).toBe(0);
+      expect(await countProbeTransfers('identity')).toBe(1);
     });
 
     it('ignores a trailing slash, and answers a path in other case with 404', async () => {
@@ -343,6 +423,48 @@ describe('foundation (HTTP)', () => {
         .set('Authorization', operator)
         .expect(409);
       expect(response.body.code).toBe('CONFLICT');
+    });
+  });
+
+  describe('shutting down', () => {
+    it('answers requests in flight, refuses later ones with 503 problem details, closes every connection', async () => {
+      const closing = await createTestApp({}, [ProbeModule]);
+      await closing.app.listen(0, '127.0.0.1');
+      const { port } = closing.http.address() as AddressInfo;
+      const open = () => {
+        const socket = connect(port, '127.0.0.1');
+        const conversation = {
+          socket,
+          received: '',
+          ended: new Promise((r) => socket.on('close', r)),
+        };
+        socket.on('data', (chunk: Buffer) => (conversation.received += chunk.toString()));
+        return conversation;
+      };
+      const post = (path: string, id: string) =>
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${operator}\r\n` +
+        `X-Request-Id: ${id}\r\nContent-Length: 0\r\n\r\n`;
+      const [one, two] = [open(), open()];
+      one.socket.write(post('/probe/held', 'held-1'));
+      two.socket.write(post('/probe/held', 'held-2'));
+      await eventually(() => Promise.resolve(held.arrivals === 2 || undefined));
+      const closed = closing.app.close();
+      await eventually(() => Promise.resolve(!closing.http.listening || undefined));
+      // A new request on a connection that is still open, while the first is in flight.
+      one.socket.write(post('/probe/held', 'late-1'));
+      held.release();
+      // Both connections end without their keep-alive timeout (72 s): the test would time out.
+      await Promise.all([closed, one.ended, two.ended]);
+      expect(held.arrivals).toBe(2);
+      const [first, late] = one.received.split(/(?=HTTP\/1\.1 )/);
+      for (const answer of [first, two.received]) {
+        expect(answer).toMatch(/^HTTP\/1\.1 201/);
+        expect(answer).toContain('{"held":true}');
+      }
+      expect(late).toMatch(/^HTTP\/1\.1 503/);
+      expect(late).toMatch(/content-type: application\/problem\+json/i);
+      expect(late).toMatch(/x-request-id: late-1/i);
+      expect(late).toContain('"code":"SERVICE_UNAVAILABLE"');
     });
   });
 

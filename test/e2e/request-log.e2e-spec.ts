@@ -6,9 +6,11 @@
 import { Controller, Module, Post } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Roles } from '../../src/auth/auth.decorators';
 import { TestApp, bearer, createTestApp } from '../support/app';
+import { eventually } from '../support/waiting';
 
 @Controller('probe')
 class CrashController {
@@ -16,6 +18,13 @@ class CrashController {
   @Roles('operator')
   crash(): never {
     throw new Error('secret internal detail');
+  }
+
+  /** What the HTTP layer raises when a client stops sending its body part-way. */
+  @Post('unread-body')
+  @Roles('operator')
+  unreadBody(): never {
+    throw Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
   }
 }
 
@@ -110,10 +119,60 @@ describe('request ids and the access log (HTTP)', () => {
     ]);
   });
 
-  it('does not log the health and metrics probes', async () => {
+  it('does not log the health and metrics probes, with or without a query', async () => {
     await request(t.http).get('/health').expect(200);
+    await request(t.http).get('/health?probe=kubelet').expect(200);
     await request(t.http).get('/metrics').expect(200);
     expect(accessLines()).toEqual([]);
+  });
+
+  it('logs a URL the router cannot read, with its id', async () => {
+    await request(t.http).get('/v1/orders/%zz').set('X-Request-Id', 'bad-url-2').expect(400);
+    expect(accessLines()).toEqual([
+      [
+        expect.objectContaining({
+          req: expect.objectContaining({ id: 'bad-url-2', method: 'GET', url: '/v1/orders/%zz' }),
+          res: { statusCode: 400 },
+        }),
+        'request refused',
+      ],
+    ]);
+    expect(error).not.toHaveBeenCalled();
+  });
+
+  it('answers a body that could not be read with 400, not as our error', async () => {
+    const response = await request(t.http)
+      .post('/probe/unread-body')
+      .set('Authorization', operator)
+      .expect(400);
+    expect(response.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      detail: 'The request body could not be read.',
+    });
+    expect(error).not.toHaveBeenCalled();
+  });
+
+  it('logs a client that went away in the middle of its body as aborted, not as our error', async () => {
+    await t.app.listen(0, '127.0.0.1');
+    const { port } = t.http.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    const ended = new Promise((resolve) => socket.on('close', resolve));
+    const arrived = new Promise((resolve) => t.http.once('request', resolve));
+    socket.write(
+      `POST /v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${parent}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"courseId":',
+    );
+    await arrived;
+    socket.destroy();
+    await ended;
+    const lines = await eventually(() => {
+      const written = accessLines();
+      return Promise.resolve(written.length > 0 ? written : undefined);
+    });
+    expect(lines).toEqual([[expect.objectContaining({ aborted: true }), 'request aborted']]);
+    // The body's error reaches the filter after the connection has closed.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(error).not.toHaveBeenCalled();
   });
 
   it('builds nothing above the info level', async () => {

@@ -3,6 +3,7 @@
  * (HMAC) or an operator (JWT), matched against the ledger movements that the real notification
  * and settlement paths recorded, with each injected fault giving its documented outcome.
  */
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
@@ -832,6 +833,13 @@ describe('bank reconciliation (HTTP, worker, ledger)', () => {
       expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       const empty = await uploadAsOperator(t.http, t.config, district(m), '').expect(422);
       expect(empty.body.code).toBe('STATEMENT_MALFORMED');
+      // Never inflated: a compressed file is refused as such, not read as a broken statement.
+      const gzipped = await uploadAsOperator(t.http, t.config, district(m), gzipSync(csv), {
+        type: 'text/csv',
+      })
+        .set('Content-Encoding', 'gzip')
+        .expect(415);
+      expect(gzipped.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       expect(await statementCount(m.school.custodyAccountNo)).toBe(0);
     });
 
@@ -910,6 +918,13 @@ describe('bank reconciliation (HTTP, worker, ledger)', () => {
         .send(xml)
         .expect(401);
       expect(anonymous.body.code).toBe('UNAUTHENTICATED');
+      // Refused before its body is read: a file over the limit gets 401, not 413.
+      const anonymousLarge = await request(t.http)
+        .post('/v1/reconciliation/statements')
+        .set('Content-Type', 'application/xml')
+        .send(Buffer.alloc(MAX_BODY + 1, 32))
+        .expect(401);
+      expect(anonymousLarge.body.code).toBe('UNAUTHENTICATED');
       const forged = await uploadAsBank(t.http, t.config, xml, {
         secret: 'not-the-bank-secret-at-all',
       }).expect(401);

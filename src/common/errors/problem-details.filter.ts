@@ -7,7 +7,12 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { type IdentifiedRequest, pathOf } from '../logging/request-log.middleware';
+import {
+  type IdentifiedRequest,
+  logRefusal,
+  pathOf,
+  REQUEST_ID_HEADER,
+} from '../logging/request-log.middleware';
 import { CommonErrorCode, DomainException, commonError } from './domain.exception';
 import { domainErrorFromDatabase } from './database-errors';
 
@@ -31,6 +36,7 @@ const HTTP_CODES: Record<number, CommonErrorCode> = {
   405: CommonErrorCode.METHOD_NOT_ALLOWED,
   409: CommonErrorCode.CONFLICT,
   413: CommonErrorCode.PAYLOAD_TOO_LARGE,
+  414: CommonErrorCode.URI_TOO_LONG,
   415: CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
   503: CommonErrorCode.SERVICE_UNAVAILABLE,
 };
@@ -38,12 +44,21 @@ const HTTP_CODES: Record<number, CommonErrorCode> = {
 /**
  * Errors thrown by the HTTP layer itself carry a status but no code: Nest's, and the server's own
  * (malformed or empty JSON, a body too large, a Content-Type no route takes), which Nest hands on
- * as HttpExceptions with the server's message.
+ * as HttpExceptions with the server's message. A body whose reading failed (the client went away,
+ * or sent less than it announced) comes as a plain Error with a 4xx `statusCode`: the client's
+ * doing, never logged as ours.
  */
 function fromHttpError(error: unknown): DomainException | undefined {
-  if (!(error instanceof HttpException)) return undefined;
-  const status = error.getStatus();
-  const message = error.message;
+  if (error instanceof HttpException) return httpError(error.getStatus(), error.message);
+  // Not `instanceof Error`: the stream's errors may come from another realm (as under jest).
+  const status = (error as { statusCode?: unknown } | null | undefined)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return httpError(status, 'The request body could not be read.');
+  }
+  return undefined;
+}
+
+function httpError(status: number, message: string): DomainException {
   const code = HTTP_CODES[status] ?? (status >= 500 ? CommonErrorCode.INTERNAL_ERROR : undefined);
   if (!code) return new DomainException('HTTP_ERROR', status, 'Request failed', message);
   if (code === CommonErrorCode.VALIDATION_FAILED) {
@@ -80,7 +95,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         ? error
         : (domainErrorFromDatabase(error) ?? fromHttpError(error));
     let problem: ProblemDetails;
-    if (known && known.status < 500) {
+    // The service's own 503 (refusing work while it shuts down) is a refusal, not a fault.
+    const refusal = known && (known.status < 500 || (known === error && known.status === 503));
+    if (refusal) {
       problem = toProblem(known, path);
     } else {
       const errorId = randomUUID();
@@ -95,13 +112,45 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         path,
       );
     }
-    const body = JSON.stringify(problem);
-    if ('raw' in response) {
-      if (response.sent) return;
-      response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
-    } else {
-      if (response.headersSent) return;
-      response.writeHead(problem.status, { 'Content-Type': PROBLEM_CONTENT_TYPE }).end(body);
-    }
+    sendProblem(response, problem);
   }
+}
+
+/** Writes problem details to a Fastify reply, or to the raw response a middleware was given. */
+function sendProblem(response: FastifyReply | ServerResponse, problem: ProblemDetails): void {
+  const body = JSON.stringify(problem);
+  if ('raw' in response) {
+    if (response.sent) return;
+    response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
+  } else {
+    if (response.headersSent) return;
+    response.writeHead(problem.status, { 'Content-Type': PROBLEM_CONTENT_TYPE }).end(body);
+  }
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot read (a malformed percent-escape, a path
+ * segment longer than any id) is refused before any hook, middleware or filter runs. It gets the
+ * same problem details, request id and access line as every other answer.
+ */
+export function answerFrameworkError(
+  error: Error & { code?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const path = pathOf(request.raw);
+  const known =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? commonError(CommonErrorCode.URI_TOO_LONG, 'A segment of the path is too long to be an id.')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? commonError(CommonErrorCode.VALIDATION_FAILED, 'The path has a malformed %-escape.')
+        : undefined;
+  if (!known) {
+    reply.send(error); // the error handler, and so ProblemDetailsFilter
+    return;
+  }
+  const problem = toProblem(known, path);
+  reply.header(REQUEST_ID_HEADER, request.id);
+  sendProblem(reply, problem);
+  logRefusal(request.raw, request.id, problem.status);
 }

@@ -1,4 +1,4 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
+import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
@@ -26,11 +26,29 @@ export function requestIdOf(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** The access line's fields: never a header, so never a credential. */
+function accessLine(request: IncomingMessage, id: string, url: string, statusCode: number) {
+  return {
+    req: { id, method: request.method, url, remoteAddress: request.socket.remoteAddress },
+    res: { statusCode },
+  };
+}
+
+/** The access line of a request the router refused before any middleware ran. */
+export function logRefusal(request: IncomingMessage, id: string, statusCode: number): void {
+  new Logger('HTTP').log(accessLine(request, id, pathOf(request), statusCode), 'request refused');
+}
+
+const withoutQuery = (url: string): string => {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+};
+
 /**
  * Answers every request's id (requestIdOf, given by the HTTP layer) in `X-Request-Id`. Once the
  * response is over, writes one info line: id, method, path, status, time, and whether the client
- * went away first. No header is written, so no credential can be. At a level above info nothing
- * is built or serialised: this runs on every request.
+ * went away first. At a level above info nothing is built or serialised: this runs on every
+ * request.
  */
 @Injectable()
 export class RequestLogMiddleware implements NestMiddleware {
@@ -41,15 +59,14 @@ export class RequestLogMiddleware implements NestMiddleware {
     response.setHeader(REQUEST_ID_HEADER, id);
     const log = this.logger.logger;
     const url = pathOf(request);
-    if (log.isLevelEnabled('info') && !UNLOGGED_PATHS.has(url)) {
+    if (log.isLevelEnabled('info') && !UNLOGGED_PATHS.has(withoutQuery(url))) {
       const started = performance.now();
       // 'close' ends every response: after 'finish', or when the client went away first.
       response.once('close', () => {
         const aborted = !response.writableFinished;
         log.info(
           {
-            req: { id, method: request.method, url, remoteAddress: request.socket.remoteAddress },
-            res: { statusCode: response.statusCode },
+            ...accessLine(request, id, url, response.statusCode),
             responseTime: Math.round(performance.now() - started),
             ...(aborted ? { aborted } : {}),
           },
