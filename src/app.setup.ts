@@ -1,7 +1,8 @@
 /** What main.ts, the tests and the OpenAPI export all apply to the Nest application. */
 import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuditTrail } from './audit/trail/audit-trail.service';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CommonErrorCode, commonError } from './common/errors/domain.exception';
@@ -12,7 +13,11 @@ import {
   RECONCILIATION_OPTIONS,
   ReconciliationOptions,
 } from './reconciliation/reconciliation.constants';
-import { STATEMENT_MEDIA_TYPES, STATEMENT_UPLOAD_ROUTE } from './reconciliation/statement-upload';
+import {
+  STATEMENT_MEDIA_TYPES,
+  STATEMENT_UPLOAD_ROUTE,
+  contentTypeOf,
+} from './reconciliation/statement-upload';
 
 /** The largest JSON body any route takes. */
 export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
@@ -36,7 +41,7 @@ export function createHttpAdapter(): FastifyAdapter {
     trustProxy: false,
     requestTimeout: 300_000,
     // On shutdown, requests in flight are answered (Fastify's default would drop their
-    // connections); the server itself closes the idle ones. See configureApp for the rest.
+    // connections): drainOnShutdown.
     forceCloseConnections: false,
     return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
@@ -47,7 +52,8 @@ export function createHttpAdapter(): FastifyAdapter {
 export function configureApp(app: NestFastifyApplication): void {
   app.useLogger(app.get(Logger));
   const server = app.getHttpAdapter().getInstance();
-  readBodies(server, app.get<ReconciliationOptions>(RECONCILIATION_OPTIONS).maxBodyBytes);
+  const closing = drainOnShutdown(server, () => app.get(AuditTrail).settle());
+  readBodies(server, app.get<ReconciliationOptions>(RECONCILIATION_OPTIONS).maxBodyBytes, closing);
   app.get(MetricsService).timeRequests(server);
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
@@ -55,18 +61,23 @@ export function configureApp(app: NestFastifyApplication): void {
   });
 }
 
+/** How long shutdown waits for the requests in flight before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 25_000;
+
 /**
- * The bodies the service reads, and no other: JSON everywhere (kept raw too, for the bank's
- * signature), statement files (XML, CSV) on the statement route only. Both are read as bytes, up to
- * the route's limit, and never inflated: an encoded body is refused before it is read. Any other
- * type, text and forms included, answers 415.
+ * The bodies the service reads, and no other: JSON (kept raw too, for the bank's signature) and,
+ * on the statement route only, statement files (XML, CSV). Both are read as bytes, up to the
+ * route's limit, and never inflated. Any other type, text and forms included, answers 415; so does
+ * an encoded body, or a statement file sent elsewhere, before a byte of it is read.
  */
-function readBodies(server: FastifyInstance, maxStatementBytes: number): void {
+function readBodies(server: FastifyInstance, maxStatementBytes: number, closing: () => boolean) {
   server.removeAllContentTypeParsers();
   const parseJson = server.getDefaultJsonParser('error', 'error');
   server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     (request as { rawBody?: Buffer }).rawBody = body as Buffer;
-    void parseJson(request, body as string, done); // secure-json-parse takes bytes as well
+    // An empty body is no body, whatever its type says: a route's validation decides.
+    if ((body as Buffer).length === 0) done(null, undefined);
+    else void parseJson(request, body as string, done); // secure-json-parse takes bytes as well
   });
   server.addContentTypeParser(
     STATEMENT_MEDIA_TYPES,
@@ -76,39 +87,65 @@ function readBodies(server: FastifyInstance, maxStatementBytes: number): void {
       done(null, body);
     },
   );
+  const isStatementRoute = (config: object | undefined) =>
+    (config as Partial<typeof STATEMENT_UPLOAD_ROUTE> | undefined)?.statementUpload ===
+    STATEMENT_UPLOAD_ROUTE.statementUpload;
   // Only the statement route reads a body that large; everywhere else the JSON limit holds.
   server.addHook('onRoute', (route) => {
-    const config: Partial<typeof STATEMENT_UPLOAD_ROUTE> = route.config ?? {};
-    if (config.statementUpload === STATEMENT_UPLOAD_ROUTE.statementUpload) {
-      route.bodyLimit = maxStatementBytes;
-    }
-  });
-  // On shutdown the server stops listening and answers what is in flight; a request that comes
-  // later on an open connection is refused (503, and the connection closed). Connections that
-  // fall idle are closed as they do, not after their keep-alive timeout.
-  let closing = false;
-  server.addHook('preClose', (done) => {
-    closing = true;
-    const sweep = setInterval(() => server.server.closeIdleConnections(), 100).unref();
-    server.server.once('close', () => clearInterval(sweep));
-    done();
+    if (isStatementRoute(route.config)) route.bodyLimit = maxStatementBytes;
   });
   // After the middleware (request id, access line), before any byte of the body is read.
   server.addHook('preParsing', (request, _reply, payload, done) => {
-    const encoding = request.headers['content-encoding'];
-    if (closing) {
-      done(commonError(CommonErrorCode.SERVICE_UNAVAILABLE, 'The service is shutting down.'));
-    } else if (encoding !== undefined && encoding !== 'identity') {
-      done(
-        commonError(
-          CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
-          `Content-Encoding ${encoding} is not accepted: send the body as it is.`,
-        ),
-      );
-    } else {
-      done(null, payload);
-    }
+    const refusal = closing()
+      ? commonError(CommonErrorCode.SERVICE_UNAVAILABLE, 'The service is shutting down.')
+      : bodyRefusal(request, isStatementRoute(request.routeOptions.config));
+    if (refusal) done(refusal);
+    else done(null, payload);
   });
+}
+
+function bodyRefusal(request: FastifyRequest, statementRoute: boolean) {
+  const { headers } = request;
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  const hasBody =
+    headers['transfer-encoding'] !== undefined ||
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  if (hasBody && encoding !== undefined && encoding !== 'identity') {
+    return commonError(
+      CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `Content-Encoding ${encoding} is not accepted: send the body as it is.`,
+    );
+  }
+  if (!statementRoute && STATEMENT_MEDIA_TYPES.includes(contentTypeOf(request).mediaType)) {
+    return commonError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send a JSON body.');
+  }
+  return undefined;
+}
+
+/**
+ * On shutdown the server stops listening and answers the requests in flight, each with
+ * `Connection: close`, so that every connection ends after its last answer. A request that still
+ * comes on an open connection is refused (503). What has not finished after SHUTDOWN_GRACE_MS has
+ * its connection closed. Once the server is closed, `settle` runs (before the database closes).
+ * Returns whether the server is closing.
+ */
+function drainOnShutdown(server: FastifyInstance, settle: () => Promise<void>): () => boolean {
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    const deadline = setTimeout(() => server.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    deadline.unref();
+    server.server.once('close', () => clearTimeout(deadline));
+    done();
+  });
+  server.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('Connection', 'close');
+    done(null, payload);
+  });
+  server.addHook('onClose', (_instance, done) => {
+    settle().then(() => done(), done);
+  });
+  return () => closing;
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Roles } from '../../src/auth/auth.decorators';
+import * as errors from '../../src/common/errors/domain.exception';
 import { TestApp, bearer, createTestApp } from '../support/app';
 import { eventually } from '../support/waiting';
 
@@ -25,6 +26,13 @@ class CrashController {
   @Roles('operator')
   unreadBody(): never {
     throw Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+  }
+
+  /** An error of ours that happens to carry a 4xx status (an outgoing call's, say). */
+  @Post('outgoing-404')
+  @Roles('operator')
+  outgoing(): never {
+    throw Object.assign(new Error('bank said 404'), { statusCode: 404 });
   }
 }
 
@@ -150,11 +158,21 @@ describe('request ids and the access log (HTTP)', () => {
       detail: 'The request body could not be read.',
     });
     expect(error).not.toHaveBeenCalled();
+    const ours = await request(t.http)
+      .post('/probe/outgoing-404')
+      .set('Authorization', operator)
+      .expect(500);
+    expect(ours.body.code).toBe('INTERNAL_ERROR');
+    expect(error).toHaveBeenCalledWith(
+      expect.objectContaining({ errorId: ours.body.errorId }),
+      'unexpected error',
+    );
   });
 
   it('logs a client that went away in the middle of its body as aborted, not as our error', async () => {
     await t.app.listen(0, '127.0.0.1');
     const { port } = t.http.address() as AddressInfo;
+    const answered = jest.spyOn(errors, 'commonError');
     const socket = connect(port, '127.0.0.1');
     const ended = new Promise((resolve) => socket.on('close', resolve));
     const arrived = new Promise((resolve) => t.http.once('request', resolve));
@@ -170,8 +188,9 @@ describe('request ids and the access log (HTTP)', () => {
       return Promise.resolve(written.length > 0 ? written : undefined);
     });
     expect(lines).toEqual([[expect.objectContaining({ aborted: true }), 'request aborted']]);
-    // The body's error reaches the filter after the connection has closed.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The body's error is answered after the connection has closed: wait until the filter has
+    // built its answer (every answer's error goes through commonError), then look at the log.
+    await eventually(() => Promise.resolve(answered.mock.calls.length > 0 || undefined));
     expect(error).not.toHaveBeenCalled();
   });
 

@@ -817,16 +817,21 @@ describe('bank reconciliation (HTTP, worker, ledger)', () => {
       ).expect(413);
       expect(large.body.code).toBe('PAYLOAD_TOO_LARGE');
       // Over the JSON limit but within the statement's: read here (and refused as no statement),
-      // refused for its size on any other route.
+      // refused for its size on any other route; and a statement file is no body for another.
       const beyondJson = Buffer.alloc(JSON_BODY_LIMIT_BYTES + 1, 32);
       const read = await uploadAsOperator(t.http, t.config, district(m), beyondJson).expect(422);
       expect(read.body.code).toBe('STATEMENT_MALFORMED');
-      const elsewhere = await request(t.http)
-        .post('/v1/orders')
-        .set('Content-Type', 'text/csv')
-        .send(beyondJson)
-        .expect(413);
-      expect(elsewhere.body.code).toBe('PAYLOAD_TOO_LARGE');
+      for (const [type, body, status, code] of [
+        ['application/json', beyondJson, 413, 'PAYLOAD_TOO_LARGE'],
+        ['text/csv', csv, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ] as const) {
+        const elsewhere = await request(t.http)
+          .post('/v1/orders')
+          .set('Content-Type', type)
+          .send(body)
+          .expect(status);
+        expect(elsewhere.body.code).toBe(code);
+      }
       const json = await uploadAsOperator(t.http, t.config, district(m), '{}', {
         type: 'application/json',
       }).expect(415);

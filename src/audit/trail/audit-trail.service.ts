@@ -101,9 +101,17 @@ export class AuditTrail implements OnModuleDestroy {
     this.writing.add(write);
   }
 
-  /** Lets the last records land before the database connection closes. */
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Lets the records being written land. Runs once the HTTP server has closed, after its last
+   * answers (configureApp), and again when the module is destroyed: both before the database
+   * connection closes.
+   */
+  async settle(): Promise<void> {
     await Promise.allSettled([...this.writing]);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.settle();
   }
 
   /** The trail of the principal's district, oldest first. */

@@ -44,19 +44,28 @@ const HTTP_CODES: Record<number, CommonErrorCode> = {
 /**
  * Errors thrown by the HTTP layer itself carry a status but no code: Nest's, and the server's own
  * (malformed or empty JSON, a body too large, a Content-Type no route takes), which Nest hands on
- * as HttpExceptions with the server's message. A body whose reading failed (the client went away,
- * or sent less than it announced) comes as a plain Error with a 4xx `statusCode`: the client's
- * doing, never logged as ours.
+ * as HttpExceptions with the server's message. A body whose reading failed because the client went
+ * away comes as the request stream's own error, given a 4xx `statusCode` by the server: the
+ * client's doing, never logged as ours.
  */
 function fromHttpError(error: unknown): DomainException | undefined {
   if (error instanceof HttpException) return httpError(error.getStatus(), error.message);
   // Not `instanceof Error`: the stream's errors may come from another realm (as under jest).
-  const status = (error as { statusCode?: unknown } | null | undefined)?.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return httpError(status, 'The request body could not be read.');
+  const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
+  if (
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500 &&
+    typeof code === 'string' &&
+    CLIENT_GONE.has(code)
+  ) {
+    return httpError(statusCode, 'The request body could not be read.');
   }
   return undefined;
 }
+
+/** The codes of a request stream that ended because its client went away. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 function httpError(status: number, message: string): DomainException {
   const code = HTTP_CODES[status] ?? (status >= 500 ? CommonErrorCode.INTERNAL_ERROR : undefined);
@@ -80,10 +89,24 @@ export function toProblem(error: DomainException, instance?: string): ProblemDet
   };
 }
 
+const errorLog = new Logger('Errors');
+
+/** An error we did not expect: logged under a new errorId, answered with that id and nothing else. */
+function unexpected(error: unknown, requestId: unknown, path: string, status = 500) {
+  const errorId = randomUUID();
+  errorLog.error({ errorId, requestId, err: error, path }, 'unexpected error');
+  return toProblem(
+    commonError(
+      status === 503 ? CommonErrorCode.SERVICE_UNAVAILABLE : CommonErrorCode.INTERNAL_ERROR,
+      `Something went wrong on our side. Quote errorId ${errorId} when reporting it.`,
+      { errorId },
+    ),
+    path,
+  );
+}
+
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
-
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     // An error in a middleware comes with the server's own request and response, not Fastify's.
@@ -94,24 +117,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       error instanceof DomainException
         ? error
         : (domainErrorFromDatabase(error) ?? fromHttpError(error));
-    let problem: ProblemDetails;
     // The service's own 503 (refusing work while it shuts down) is a refusal, not a fault.
     const refusal = known && (known.status < 500 || (known === error && known.status === 503));
-    if (refusal) {
-      problem = toProblem(known, path);
-    } else {
-      const errorId = randomUUID();
-      this.logger.error({ errorId, requestId: request.id, err: error, path }, 'unexpected error');
-      const status = known?.status ?? 500;
-      problem = toProblem(
-        commonError(
-          status === 503 ? CommonErrorCode.SERVICE_UNAVAILABLE : CommonErrorCode.INTERNAL_ERROR,
-          `Something went wrong on our side. Quote errorId ${errorId} when reporting it.`,
-          { errorId },
-        ),
-        path,
-      );
-    }
+    const problem = refusal
+      ? toProblem(known, path)
+      : unexpected(error, request.id, path, known?.status);
     sendProblem(response, problem);
   }
 }
@@ -145,11 +155,7 @@ export function answerFrameworkError(
       : error.code === 'FST_ERR_BAD_URL'
         ? commonError(CommonErrorCode.VALIDATION_FAILED, 'The path has a malformed %-escape.')
         : undefined;
-  if (!known) {
-    reply.send(error); // the error handler, and so ProblemDetailsFilter
-    return;
-  }
-  const problem = toProblem(known, path);
+  const problem = known ? toProblem(known, path) : unexpected(error, request.id, path);
   reply.header(REQUEST_ID_HEADER, request.id);
   sendProblem(reply, problem);
   logRefusal(request.raw, request.id, problem.status);
