@@ -52,7 +52,8 @@ export function createHttpAdapter(): FastifyAdapter {
 export function configureApp(app: NestFastifyApplication): void {
   app.useLogger(app.get(Logger));
   const server = app.getHttpAdapter().getInstance();
-  const closing = drainOnShutdown(server, () => app.get(AuditTrail).settle());
+  const auditTrail = app.get(AuditTrail);
+  const closing = drainOnShutdown(server, () => auditTrail.settle());
   readBodies(server, app.get<ReconciliationOptions>(RECONCILIATION_OPTIONS).maxBodyBytes, closing);
   app.get(MetricsService).timeRequests(server);
   app.enableShutdownHooks();
@@ -116,7 +117,11 @@ function bodyRefusal(request: FastifyRequest, statementRoute: boolean) {
       `Content-Encoding ${encoding} is not accepted: send the body as it is.`,
     );
   }
-  if (!statementRoute && STATEMENT_MEDIA_TYPES.includes(contentTypeOf(request).mediaType)) {
+  if (
+    hasBody &&
+    !statementRoute &&
+    STATEMENT_MEDIA_TYPES.includes(contentTypeOf(request).mediaType)
+  ) {
     return commonError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send a JSON body.');
   }
   return undefined;

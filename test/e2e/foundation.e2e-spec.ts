@@ -392,6 +392,13 @@ describe('foundation (HTTP)', () => {
         .set('Content-Encoding', 'identity')
         .send({ amountFen: 1, memo: 'identity' })
         .expect(201);
+      // Without a body, the header says nothing; nor does a stray Content-Type.
+      await request(t.http)
+        .get('/v1/me')
+        .set('Authorization', operator)
+        .set('Content-Encoding', 'gzip')
+        .set('Content-Type', 'text/csv')
+        .expect(200);
       expect(await countProbeTransfers('encoded')).toBe(0);
       expect(await countProbeTransfers('identity')).toBe(1);
     });
@@ -450,7 +457,7 @@ describe('foundation (HTTP)', () => {
   });
 
   describe('shutting down', () => {
-    it('answers requests in flight, each closing its connection, and works on no later one', async () => {
+    it('answers requests in flight, each closing its connection, and refuses later ones with 503 problem details', async () => {
       const closing = await createTestApp({}, [ProbeModule]);
       await closing.app.listen(0, '127.0.0.1');
       const { port } = closing.http.address() as AddressInfo;
@@ -467,9 +474,13 @@ describe('foundation (HTTP)', () => {
       const post = (path: string, id: string) =>
         `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${operator}\r\n` +
         `X-Request-Id: ${id}\r\nContent-Length: 0\r\n\r\n`;
-      const [one, two] = [open(), open()];
+      const [one, two, three] = [open(), open(), open()];
       one.socket.write(post('/probe/held', 'held-1'));
       two.socket.write(post('/probe/held', 'held-2'));
+      // A request whose head is still coming when the shutdown starts.
+      const lastRequest = post('/probe/held', 'late-2');
+      const headStart = lastRequest.indexOf('\r\n') + 2;
+      three.socket.write(lastRequest.slice(0, headStart));
       await eventually(() => Promise.resolve(held.arrivals === 2 || undefined));
       const closed = closing.app.close();
       await eventually(() => Promise.resolve(!closing.http.listening || undefined));
@@ -478,9 +489,17 @@ describe('foundation (HTTP)', () => {
       const late = new Promise((resolve) => closing.http.once('request', resolve));
       one.socket.write(post('/probe/held', 'late-1'));
       await late;
+      three.socket.write(lastRequest.slice(headStart));
+      await three.ended;
       held.release();
-      // Both connections end without their keep-alive timeout (72 s): the test would time out.
+      // Every connection ends after its last answer, not at the shutdown's deadline (25 s).
       await Promise.all([closed, one.ended, two.ended]);
+      // Refused with problem details, and its connection closed.
+      expect(three.received).toMatch(/^HTTP\/1\.1 503/);
+      expect(three.received).toMatch(/^content-type: application\/problem\+json/im);
+      expect(three.received).toMatch(/^x-request-id: late-2\r$/im);
+      expect(three.received).toMatch(/^connection: close\r$/im);
+      expect(three.received).toContain('"code":"SERVICE_UNAVAILABLE"');
       expect(held.arrivals).toBe(2);
       for (const { received } of [one, two]) {
         expect(received.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
