@@ -16,7 +16,7 @@ import {
 import {
   STATEMENT_MEDIA_TYPES,
   STATEMENT_UPLOAD_ROUTE,
-  contentTypeOf,
+  isStatementFile,
 } from './reconciliation/statement-upload';
 
 /** The largest JSON body any route takes. */
@@ -74,19 +74,19 @@ const SHUTDOWN_GRACE_MS = 25_000;
 function readBodies(server: FastifyInstance, maxStatementBytes: number, closing: () => boolean) {
   server.removeAllContentTypeParsers();
   const parseJson = server.getDefaultJsonParser('error', 'error');
+  // Parsed as bytes: they are kept for the bank's signature.
+  const keepRaw = (request: FastifyRequest, body: string | Buffer): Buffer => {
+    const raw = body as Buffer;
+    (request as { rawBody?: Buffer }).rawBody = raw;
+    return raw;
+  };
   server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    (request as { rawBody?: Buffer }).rawBody = body as Buffer;
     // An empty body is no body, whatever its type says: a route's validation decides.
-    if ((body as Buffer).length === 0) done(null, undefined);
+    if (keepRaw(request, body).length === 0) done(null, undefined);
     else void parseJson(request, body as string, done); // secure-json-parse takes bytes as well
   });
-  server.addContentTypeParser(
-    STATEMENT_MEDIA_TYPES,
-    { parseAs: 'buffer' },
-    (request, body, done) => {
-      (request as { rawBody?: Buffer }).rawBody = body as Buffer;
-      done(null, body);
-    },
+  server.addContentTypeParser(STATEMENT_MEDIA_TYPES, { parseAs: 'buffer' }, (request, body, done) =>
+    done(null, keepRaw(request, body)),
   );
   const isStatementRoute = (config: object | undefined) =>
     (config as Partial<typeof STATEMENT_UPLOAD_ROUTE> | undefined)?.statementUpload ===
@@ -117,11 +117,7 @@ function bodyRefusal(request: FastifyRequest, statementRoute: boolean) {
       `Content-Encoding ${encoding} is not accepted: send the body as it is.`,
     );
   }
-  if (
-    hasBody &&
-    !statementRoute &&
-    STATEMENT_MEDIA_TYPES.includes(contentTypeOf(request).mediaType)
-  ) {
+  if (hasBody && !statementRoute && isStatementFile(request)) {
     return commonError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send a JSON body.');
   }
   return undefined;

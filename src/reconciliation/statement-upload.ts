@@ -32,18 +32,26 @@ export type StatementRequest = FastifyRequest & {
   statementSource?: Exclude<StatementSource, 'job'>;
 };
 
+/** `text/csv; charset=GBK` → 'text/csv'. */
+const mediaTypeOf = (header = ''): string => header.split(';', 1)[0].trim().toLowerCase();
+
 /** `text/csv; charset=GBK` → { mediaType: 'text/csv', charset: 'GBK' }. */
 export function contentTypeOf(request: Pick<IncomingMessage, 'headers'>): {
   mediaType: string;
   charset?: string;
 } {
   const header = request.headers['content-type'] ?? '';
-  const [type, ...params] = header.split(';');
-  const charset = params
+  const charset = header
+    .split(';')
+    .slice(1)
     .map((param) => /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(param)?.[1])
     .find((value) => value !== undefined);
-  return { mediaType: type.trim().toLowerCase(), ...(charset ? { charset } : {}) };
+  return { mediaType: mediaTypeOf(header), ...(charset ? { charset } : {}) };
 }
+
+/** Whether the request says its body is a statement file (XML or CSV). */
+export const isStatementFile = (request: Pick<IncomingMessage, 'headers'>): boolean =>
+  STATEMENT_MEDIA_TYPES.includes(mediaTypeOf(request.headers['content-type']));
 
 const hasCredentials = (request: IncomingMessage) =>
   request.headers.authorization !== undefined ||
@@ -60,7 +68,7 @@ export class StatementBodyMiddleware implements NestMiddleware {
         'send Authorization: Bearer <token>, or the bank signature headers',
       );
     }
-    if (!STATEMENT_MEDIA_TYPES.includes(contentTypeOf(request).mediaType)) {
+    if (!isStatementFile(request)) {
       throw commonError(
         CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
         'Send a camt.053 statement as application/xml or a bank CSV as text/csv.',

@@ -7,7 +7,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { IsString, MaxLength } from 'class-validator';
 import jwt from 'jsonwebtoken';
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
-import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { CurrentPrincipal, Roles } from '../../src/auth/auth.decorators';
@@ -20,7 +19,7 @@ import {
 import { IsFen } from '../../src/common/validation/decorators';
 import { LedgerModule } from '../../src/ledger/ledger.module';
 import { LedgerService } from '../../src/ledger/ledger.service';
-import { TestApp, bearer, createTestApp } from '../support/app';
+import { TestApp, bearer, createTestApp, openConnection } from '../support/app';
 import { expectBooksBalanced } from '../support/ledger-checks';
 import { eventually } from '../support/waiting';
 
@@ -459,22 +458,14 @@ describe('foundation (HTTP)', () => {
   describe('shutting down', () => {
     it('answers requests in flight, each closing its connection, and refuses later ones with 503 problem details', async () => {
       const closing = await createTestApp({}, [ProbeModule]);
-      await closing.app.listen(0, '127.0.0.1');
-      const { port } = closing.http.address() as AddressInfo;
-      const open = () => {
-        const socket = connect(port, '127.0.0.1');
-        const conversation = {
-          socket,
-          received: '',
-          ended: new Promise((r) => socket.on('close', r)),
-        };
-        socket.on('data', (chunk: Buffer) => (conversation.received += chunk.toString()));
-        return conversation;
-      };
       const post = (path: string, id: string) =>
         `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${operator}\r\n` +
         `X-Request-Id: ${id}\r\nContent-Length: 0\r\n\r\n`;
-      const [one, two, three] = [open(), open(), open()];
+      const [one, two, three] = [
+        await openConnection(closing),
+        await openConnection(closing),
+        await openConnection(closing),
+      ];
       one.socket.write(post('/probe/held', 'held-1'));
       two.socket.write(post('/probe/held', 'held-2'));
       // A request whose head is still coming when the shutdown starts.

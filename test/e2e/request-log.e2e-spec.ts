@@ -6,11 +6,10 @@
 import { Controller, Module, Post } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Roles } from '../../src/auth/auth.decorators';
 import * as errors from '../../src/common/errors/domain.exception';
-import { TestApp, bearer, createTestApp } from '../support/app';
+import { TestApp, bearer, createTestApp, openConnection } from '../support/app';
 import { eventually } from '../support/waiting';
 
 @Controller('probe')
@@ -170,11 +169,8 @@ describe('request ids and the access log (HTTP)', () => {
   });
 
   it('logs a client that went away in the middle of its body as aborted, not as our error', async () => {
-    await t.app.listen(0, '127.0.0.1');
-    const { port } = t.http.address() as AddressInfo;
     const answered = jest.spyOn(errors, 'commonError');
-    const socket = connect(port, '127.0.0.1');
-    const ended = new Promise((resolve) => socket.on('close', resolve));
+    const { socket, ended } = await openConnection(t);
     const arrived = new Promise((resolve) => t.http.once('request', resolve));
     socket.write(
       `POST /v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${parent}\r\n` +

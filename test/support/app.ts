@@ -1,6 +1,7 @@
 /** Boots the real application (same modules and setup as main.ts) against the run's database. */
 import { ModuleMetadata } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Test } from '@nestjs/testing';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../src/app.module';
@@ -42,6 +43,30 @@ export async function createTestApp(
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return { app, config, http: app.getHttpServer(), close: () => app.close() };
+}
+
+/** A raw TCP connection to an app: what it has received so far, and when it ended. */
+export interface Connection {
+  socket: Socket;
+  received: string;
+  ended: Promise<unknown>;
+}
+
+/**
+ * Opens a raw connection to the app (listening on loopback from the first call), for what
+ * supertest cannot do: half-sent requests, pipelining, a client going away.
+ */
+export async function openConnection(t: TestApp): Promise<Connection> {
+  if (!t.http.listening) await t.app.listen(0, '127.0.0.1');
+  const { port } = t.http.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  const connection: Connection = {
+    socket,
+    received: '',
+    ended: new Promise((resolve) => socket.on('close', resolve)),
+  };
+  socket.on('data', (chunk: Buffer) => (connection.received += chunk.toString()));
+  return connection;
 }
 
 /** A bearer token signed with the test configuration's secret. */

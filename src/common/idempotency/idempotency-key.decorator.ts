@@ -3,6 +3,7 @@ import { HTTP_CODE_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { validationFailed } from '../errors/domain.exception';
+import { withoutQuery } from '../logging/request-log.middleware';
 import type { Principal } from '../../auth/principal';
 import type { IdempotentRequest } from './idempotency.service';
 
@@ -37,7 +38,7 @@ export function idempotentRequestFrom(
   const scope = principal ? `${principal.role}:${principal.sub}` : 'anonymous';
   const fingerprint = createHash('sha256')
     .update(
-      `${request.method} ${request.originalUrl.split('?')[0]}\n${canonicalJson(request.body)}`,
+      `${request.method} ${withoutQuery(request.originalUrl)}\n${canonicalJson(request.body)}`,
     )
     .digest('hex');
   return { scope, key, fingerprint, statusCode };

@@ -34,12 +34,15 @@ function accessLine(request: IncomingMessage, id: string, url: string, statusCod
   };
 }
 
+const refusals = new Logger('HTTP');
+
 /** The access line of a request the router refused before any middleware ran. */
 export function logRefusal(request: IncomingMessage, id: string, statusCode: number): void {
-  new Logger('HTTP').log(accessLine(request, id, pathOf(request), statusCode), 'request refused');
+  refusals.log(accessLine(request, id, pathOf(request), statusCode), 'request refused');
 }
 
-const withoutQuery = (url: string): string => {
+/** A path with its query string cut off. */
+export const withoutQuery = (url: string): string => {
   const query = url.indexOf('?');
   return query < 0 ? url : url.slice(0, query);
 };
