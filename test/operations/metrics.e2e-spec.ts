@@ -45,9 +45,10 @@ describe('operations: metrics', () => {
     expect(response.headers['content-type']).toMatch(/^text\/plain;.*version=0\.0\.4/);
     const text = response.text;
     expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    // Each sample is the time between two ticks of the stated interval, so about that at
-    // least (a tick can come up to a millisecond early); the bench takes the interval off.
-    expect(sample(text, 'nodejs_eventloop_lag_min_seconds')).toBeGreaterThan(
+    // Each sample is the time between two ticks of the stated interval (the bench takes the
+    // interval off), so their mean is at least about that. Not their minimum: on a busy machine
+    // a tick that follows a late one can come several milliseconds early.
+    expect(sample(text, 'nodejs_eventloop_lag_mean_seconds')).toBeGreaterThan(
       (0.8 * EVENT_LOOP_SAMPLING_MS) / 1000,
     );
     expect(
