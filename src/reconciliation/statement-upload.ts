@@ -40,13 +40,11 @@ export function contentTypeOf(request: Pick<IncomingMessage, 'headers'>): {
   mediaType: string;
   charset?: string;
 } {
-  const header = request.headers['content-type'] ?? '';
-  const charset = header
-    .split(';')
-    .slice(1)
+  const [type, ...params] = (request.headers['content-type'] ?? '').split(';');
+  const charset = params
     .map((param) => /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(param)?.[1])
     .find((value) => value !== undefined);
-  return { mediaType: mediaTypeOf(header), ...(charset ? { charset } : {}) };
+  return { mediaType: mediaTypeOf(type), ...(charset ? { charset } : {}) };
 }
 
 /** Whether the request says its body is a statement file (XML or CSV). */

@@ -95,10 +95,11 @@ export class Service {
         spawn(process.execPath, [...profile, join(REPO_ROOT, 'dist', 'src', script)], {
           cwd: REPO_ROOT,
           stdio: ['ignore', 'pipe', 'pipe'],
-          // Each its own session, as each would be its own container: with the kernel's session
-          // autogroups, the service would otherwise share one share of the CPU with this
-          // process's load generator, while PostgreSQL has one of its own. The bench stops them
-          // itself, also when interrupted: a terminal's Ctrl-C no longer reaches them.
+          // Each its own session, as each would be its own container. Where the kernel groups
+          // CPU time by session (autogroup), the service would otherwise split one group's share
+          // with this process's load generator, while PostgreSQL has a group of its own. The
+          // bench stops them itself, also when interrupted: a terminal's Ctrl-C no longer
+          // reaches them.
           detached: true,
           env: {
             ...process.env,
