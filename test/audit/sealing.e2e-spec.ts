@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { blockHash, canonicalTransaction } from '../../src/audit/sealing/canonical';
+import { blockHash } from '../../src/audit/sealing/canonical';
 import { readHead } from '../../src/audit/sealing/chain';
 import { digestHex } from '../../src/audit/sealing/hashing';
 import { SealLedger } from '../../src/audit/sealing/seal-ledger';
 import { verifyLedger } from '../../src/cli/verify-ledger';
 import { TestApp, createTestApp } from '../support/app';
+import { canonicalTransaction } from '../support/canonical-transaction';
 import { InstitutionFixture, createInstitution, tokens } from '../support/factories';
 import { createThrowawayDatabase, ledger, recordLesson, schoolWithOrders } from './support';
 

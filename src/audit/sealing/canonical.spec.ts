@@ -1,11 +1,10 @@
 import {
-  BlockHeader,
   PostingRow,
   SealedTransaction,
-  blockHash,
   canonicalTransaction,
-  transactionsHash,
-} from './canonical';
+} from '../../../test/support/canonical-transaction';
+import { BlockHeader, blockHash, transactionsHash } from './canonical';
+import { digestHex } from './hashing';
 
 const posting = (overrides: Partial<PostingRow> = {}): PostingRow => ({
   id: '10',
@@ -86,8 +85,10 @@ describe('canonical form of sealed data', () => {
   });
 
   it('changes its hash when any amount, posting or field changes', () => {
-    const base = transactionsHash('sm3', [transaction()]);
-    expect(transactionsHash('sm3', [transaction()])).toBe(base);
+    const hashOf = (...transactions: SealedTransaction[]) =>
+      transactionsHash('sm3', transactions.map(canonicalTransaction));
+    const base = hashOf(transaction());
+    expect(hashOf(transaction())).toBe(base);
     const changed = transaction();
     changed.postings[0] = posting({ amount: '40001' });
     const dropped = transaction();
@@ -102,10 +103,16 @@ describe('canonical form of sealed data', () => {
       transaction({ manual: true }),
       transaction({ metadata: '{"a": 2}' }),
     ]) {
-      expect(transactionsHash('sm3', [variant])).not.toBe(base);
+      expect(hashOf(variant)).not.toBe(base);
     }
-    expect(transactionsHash('sha256', [transaction()])).not.toBe(base);
-    expect(transactionsHash('sm3', [transaction(), transaction()])).not.toBe(base);
+    expect(transactionsHash('sha256', [canonicalTransaction(transaction())])).not.toBe(base);
+    expect(hashOf(transaction(), transaction())).not.toBe(base);
+  });
+
+  it('hashes each line followed by a line feed', () => {
+    expect(transactionsHash('sm3', ['a', 'b'])).toBe(digestHex('sm3', 'a\nb\n'));
+    expect(transactionsHash('sm3', ['b', 'a'])).not.toBe(transactionsHash('sm3', ['a', 'b']));
+    expect(transactionsHash('sm3', [])).toBe(digestHex('sm3', ''));
   });
 
   it('chains: a block hash covers the previous hash and every header field', () => {

@@ -13,11 +13,10 @@ import { cursorTimeSql } from '../../common/pagination/cursor';
 import {
   BlockHeader,
   ORIGIN_KEY,
-  PostingRow,
   SEAL_FORMAT,
+  SELECT_TRANSACTION_LINES,
   SealKey,
-  SealedTransaction,
-  TransactionRow,
+  TransactionLine,
   blockHash,
   keyOf,
   sameKey,
@@ -33,21 +32,6 @@ export const sqlOf =
   (runner: QueryRunner): Sql =>
   (text, params) =>
     runner.query(text, params) as Promise<unknown[]>;
-
-const TRANSACTION_COLUMNS = `
-  t.seq::text AS seq, t.id::text AS id, t.kind, t.reference, t.institution_id::text AS institution_id,
-  t.pending_id::text AS pending_id, t.resolution, t.reversal_of::text AS reversal_of, t.manual,
-  ${cursorTimeSql('t.created_at')} AS created_at, ${cursorTimeSql('t.effective_at')} AS effective_at,
-  t.metadata::text AS metadata, t.created_xid::text AS created_xid`;
-
-const POSTING_COLUMNS = `
-  p.id::text AS id, p.transaction_id::text AS transaction_id, p.account_id::text AS account_id,
-  p.phase, p.amount::text AS amount, p.account_version::text AS account_version,
-  p.posted_debits_after::text AS posted_debits_after,
-  p.posted_credits_after::text AS posted_credits_after,
-  p.pending_debits_after::text AS pending_debits_after,
-  p.pending_credits_after::text AS pending_credits_after,
-  ${cursorTimeSql('p.recorded_at')} AS recorded_at`;
 
 const BLOCK_COLUMNS = `
   height::text AS height, format, algorithm, first_xid::text AS first_xid, first_seq::text AS first_seq,
@@ -139,21 +123,10 @@ async function readHeadRow(sql: Sql): Promise<BlockRow | undefined> {
   return row;
 }
 
-/** Attaches each transaction's postings, ordered by id. */
-async function withPostings(sql: Sql, rows: TransactionRow[]): Promise<SealedTransaction[]> {
-  if (rows.length === 0) return [];
-  const postings = (await sql(
-    `SELECT ${POSTING_COLUMNS} FROM ledger_postings p
-     WHERE p.transaction_id = ANY($1::uuid[]) ORDER BY p.id`,
-    [rows.map((row) => row.id)],
-  )) as PostingRow[];
-  const byTransaction = new Map<string, PostingRow[]>(rows.map((row) => [row.id, []]));
-  for (const posting of postings) byTransaction.get(posting.transaction_id)?.push(posting);
-  return rows.map((row) => ({ row, postings: byTransaction.get(row.id) ?? [] }));
-}
+const countPostings = (rows: TransactionLine[]) =>
+  rows.reduce((total, row) => total + row.posting_count, 0);
 
-const countPostings = (transactions: SealedTransaction[]) =>
-  transactions.reduce((total, transaction) => total + transaction.postings.length, 0);
+const linesOf = (rows: TransactionLine[]) => rows.map((row) => row.line);
 
 export interface SealOptions {
   algorithm: HashAlgorithm;
@@ -172,15 +145,14 @@ export async function sealNextBlock(sql: Sql, options: SealOptions): Promise<Sea
   // One statement, one snapshot: every created_xid below its xmin is committed or aborted, and
   // every committed one is visible to it.
   const rows = (await sql(
-    `SELECT ${TRANSACTION_COLUMNS} FROM ledger_transactions t
+    `${SELECT_TRANSACTION_LINES}
      WHERE (t.created_xid, t.seq) > ($1::xid8, $2::bigint)
        AND t.created_xid < pg_snapshot_xmin(pg_current_snapshot())
      ORDER BY t.created_xid, t.seq
      LIMIT $3`,
     [after.xid, after.seq, options.blockSize],
-  )) as TransactionRow[];
+  )) as TransactionLine[];
   if (rows.length === 0) return null;
-  const transactions = await withPostings(sql, rows);
   const [{ sealed_at: sealedAt }] = (await sql(
     `SELECT ${cursorTimeSql('now()')} AS sealed_at`,
   )) as {
@@ -193,8 +165,8 @@ export async function sealNextBlock(sql: Sql, options: SealOptions): Promise<Sea
     firstKey: keyOf(rows[0]),
     lastKey: keyOf(rows[rows.length - 1]),
     transactionCount: rows.length,
-    postingCount: countPostings(transactions),
-    transactionsHash: transactionsHash(options.algorithm, transactions),
+    postingCount: countPostings(rows),
+    transactionsHash: transactionsHash(options.algorithm, linesOf(rows)),
     previousHash: head ? head.block_hash : GENESIS_HASH,
     sealedAt,
   };
@@ -294,7 +266,7 @@ async function checkBlock(
   const algorithm = row.algorithm;
   // One row more than the block claims, so that an insertion shows without reading unboundedly.
   const rows = (await sql(
-    `SELECT ${TRANSACTION_COLUMNS} FROM ledger_transactions t
+    `${SELECT_TRANSACTION_LINES}
      WHERE (t.created_xid, t.seq) > ($1::xid8, $2::bigint)
        AND (t.created_xid, t.seq) <= ($3::xid8, $4::bigint)
      ORDER BY t.created_xid, t.seq
@@ -306,9 +278,8 @@ async function checkBlock(
       row.last_seq,
       row.transaction_count + 1,
     ],
-  )) as TransactionRow[];
-  const transactions = await withPostings(sql, rows);
-  const postings = countPostings(transactions);
+  )) as TransactionLine[];
+  const postings = countPostings(rows);
   const counted = { transactions: rows.length, postings };
   if (row.previous_hash !== previous.hash) {
     return {
@@ -333,7 +304,7 @@ async function checkBlock(
       ...counted,
     };
   }
-  const recomputed = transactionsHash(algorithm, transactions);
+  const recomputed = transactionsHash(algorithm, linesOf(rows));
   if (recomputed !== row.transactions_hash || postings !== row.posting_count) {
     return {
       problem: {
