@@ -12,11 +12,11 @@ import {
   SEAL_FORMAT,
   SELECT_TRANSACTION_LINES,
   TransactionLine,
-  blockHash,
   keyOf,
 } from '../../src/audit/sealing/canonical';
 import {
   Sql,
+  appendBlock,
   countUnsealed,
   sealNextBlock,
   verifyAtOneInstant,
@@ -138,27 +138,7 @@ describe('canonical lines built by PostgreSQL (own database)', () => {
       previousHash: GENESIS_HASH,
       sealedAt: now,
     };
-    await dataSource.query(
-      `INSERT INTO ledger_seal_blocks (height, format, algorithm, first_xid, first_seq, last_xid,
-         last_seq, transaction_count, posting_count, transactions_hash, previous_hash, block_hash,
-         sealed_at)
-       VALUES ($1, $2, $3, $4::xid8, $5, $6::xid8, $7, $8, $9, $10, $11, $12, $13::timestamptz)`,
-      [
-        header.height,
-        header.format,
-        header.algorithm,
-        header.firstKey.xid,
-        header.firstKey.seq,
-        header.lastKey.xid,
-        header.lastKey.seq,
-        header.transactionCount,
-        header.postingCount,
-        header.transactionsHash,
-        header.previousHash,
-        blockHash(header),
-        header.sealedAt,
-      ],
-    );
+    await appendBlock(sql, header);
   }
 
   /**

@@ -170,7 +170,11 @@ export async function sealNextBlock(sql: Sql, options: SealOptions): Promise<Sea
     previousHash: head ? head.block_hash : GENESIS_HASH,
     sealedAt,
   };
-  const hash = blockHash(header);
+  return appendBlock(sql, header);
+}
+
+/** Appends the block `header` describes, with its hash, to the chain. */
+export async function appendBlock(sql: Sql, header: BlockHeader): Promise<SealedBlock> {
   const [inserted] = (await sql(
     `INSERT INTO ledger_seal_blocks (height, format, algorithm, first_xid, first_seq, last_xid,
        last_seq, transaction_count, posting_count, transactions_hash, previous_hash, block_hash,
@@ -189,7 +193,7 @@ export async function sealNextBlock(sql: Sql, options: SealOptions): Promise<Sea
       header.postingCount,
       header.transactionsHash,
       header.previousHash,
-      hash,
+      blockHash(header),
       header.sealedAt,
     ],
   )) as BlockRow[];
