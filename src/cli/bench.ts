@@ -27,7 +27,16 @@ import { PgbenchProtocol, runPgbench } from './bench/pgbench';
 import { SeedShape, lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
 import { freePort } from '../common/net/free-port';
 import { EVENT_LOOP_SAMPLING_MS } from '../metrics/event-loop';
-import { DatabaseCpu, Service, machineCpu, run, scrapeMetrics } from './bench/service';
+import {
+  BatchFigures,
+  DatabaseCpu,
+  Service,
+  batchFigures,
+  machineCpu,
+  run,
+  scrapeMetrics,
+  waitForSealing,
+} from './bench/service';
 
 interface Options {
   institutions: number;
@@ -56,7 +65,7 @@ const DEFAULTS = {
 const QUICK: typeof DEFAULTS = {
   institutions: 4,
   orders: 100,
-  lessons: 3_000,
+  lessons: 6_000,
   connections: 8,
   duration: 5,
   warmup: 2,
@@ -115,7 +124,6 @@ function options(argv: string[]): Options {
 }
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
 /** Milliseconds of CPU per unit of work, or null when they could not be measured. */
@@ -165,32 +173,6 @@ async function seedLessons(bench: Bench, lessons: number): Promise<{ base: numbe
   };
   bench.orders += orders;
   return range;
-}
-
-/** Waits (bounded) until the background sealer has caught up with the seeded transactions. */
-async function waitForSealing(bench: Bench, timeoutMs: number): Promise<string> {
-  try {
-    const [{ present }] = (
-      await bench.admin.query<{ present: boolean }>(
-        `SELECT to_regclass('ledger_seal_blocks') IS NOT NULL AS present`,
-      )
-    ).rows;
-    if (!present) return 'no sealing in this build';
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const [{ total, sealed }] = (
-        await bench.admin.query<{ total: string; sealed: string }>(
-          `SELECT (SELECT count(*) FROM ledger_transactions) AS total,
-                  (SELECT coalesce(sum(transaction_count), 0) FROM ledger_seal_blocks) AS sealed`,
-        )
-      ).rows;
-      if (Number(sealed) >= Number(total)) return `sealed ${sealed} seeded transactions`;
-      if (Date.now() > deadline) return `sealing still behind (${sealed}/${total}), went on`;
-      await sleep(500);
-    }
-  } catch (error) {
-    return `could not follow the sealer (${String(error)}), went on`;
-  }
 }
 
 /** A few answered confirmations again: same key → the first answer; another key → 409. */
@@ -244,33 +226,6 @@ interface ServiceFigures {
    * every scrape): a request waits that long again at each step it takes on that loop.
    */
   apiEventLoopDelayMs: { p50: number; p99: number; max: number };
-}
-
-interface BatchFigures {
-  count: number;
-  meanSize: number;
-  /** Lessons changed between a batch's read and its write, confirmed again one at a time. */
-  conflicts: number;
-  /** Batches that failed as a whole and ran again one confirmation at a time. */
-  fallbacks: number;
-}
-
-const BATCH_METRICS = {
-  count: 'escrow_confirmation_batch_size_count',
-  size: 'escrow_confirmation_batch_size_sum',
-  conflicts: 'escrow_confirmation_conflicts_total',
-  fallbacks: 'escrow_confirmation_batch_fallbacks_total',
-};
-
-function batchFigures(before: Map<string, number>, after: Map<string, number>): BatchFigures {
-  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
-  const count = delta(BATCH_METRICS.count);
-  return {
-    count,
-    meanSize: round(delta(BATCH_METRICS.size) / Math.max(1, count), 1),
-    conflicts: delta(BATCH_METRICS.conflicts),
-    fallbacks: delta(BATCH_METRICS.fallbacks),
-  };
 }
 
 /**
@@ -338,7 +293,7 @@ async function measureService(
       );
       await service.ready(baseUrl);
       progress('waiting for the background sealer to catch up with the seed');
-      progress(await waitForSealing(bench, 60_000));
+      progress(await waitForSealing(bench.admin, 60_000));
     });
     return await phase(bench, 'service', async () => {
       const load = (seconds: number) =>

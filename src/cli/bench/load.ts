@@ -25,6 +25,8 @@ export interface LoadResult {
   connectionErrors: number;
   timeouts: number;
   latencyMs: Percentiles;
+  /** Every response's latency, in arrival order: percentiles over several runs pool these. */
+  latenciesMs: number[];
   /** The supply of lessons ran dry before the time was up. */
   exhausted: boolean;
 }
@@ -126,6 +128,7 @@ export function confirmLoad(options: {
           connectionErrors,
           timeouts: result.timeouts,
           latencyMs: percentiles(latencies),
+          latenciesMs: latencies,
           exhausted,
         });
       },

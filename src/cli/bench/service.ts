@@ -7,13 +7,17 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { round } from './args';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 
-/** Runs a command to completion in the repository, its output on our stderr; rejects on failure. */
-export function run(command: string, args: string[], env = process.env): Promise<void> {
+/**
+ * Runs a command to completion in the repository (or the checkout `cwd`), its output on our
+ * stderr; rejects on failure.
+ */
+export function run(command: string, args: string[], cwd = REPO_ROOT): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 2, 2] });
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 2, 2] });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
       code === 0
@@ -26,6 +30,8 @@ export function run(command: string, args: string[], env = process.env): Promise
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ServiceEnv {
+  /** The checkout whose build (dist/) runs; this one by default. */
+  root?: string;
   port: number;
   sandboxBankPort: number;
   databaseUrl: string;
@@ -90,10 +96,11 @@ export class Service {
 
   static start(env: ServiceEnv): Service {
     const profile = env.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfileDir}`] : [];
+    const root = env.root ?? REPO_ROOT;
     const spawnNode = (script: string, queueWorkers: 'on' | 'off') =>
       new ServiceProcess(
-        spawn(process.execPath, [...profile, join(REPO_ROOT, 'dist', 'src', script)], {
-          cwd: REPO_ROOT,
+        spawn(process.execPath, [...profile, join(root, 'dist', 'src', script)], {
+          cwd: root,
           stdio: ['ignore', 'pipe', 'pipe'],
           // Each its own session, as each would be its own container. Where the kernel groups
           // CPU time by session (autogroup), the service would otherwise split one group's share
@@ -155,6 +162,63 @@ export class Service {
   async stop(timeoutMs = 20_000): Promise<void> {
     await Promise.all([this.api.stop(timeoutMs), this.worker.stop(timeoutMs)]);
   }
+}
+
+/** Waits (bounded) until the service's background sealer has caught up with the seeded ledger. */
+export async function waitForSealing(admin: Client, timeoutMs: number): Promise<string> {
+  try {
+    const [{ present }] = (
+      await admin.query<{ present: boolean }>(
+        `SELECT to_regclass('ledger_seal_blocks') IS NOT NULL AS present`,
+      )
+    ).rows;
+    if (!present) return 'no sealing in this build';
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [{ total, sealed }] = (
+        await admin.query<{ total: string; sealed: string }>(
+          `SELECT (SELECT count(*) FROM ledger_transactions) AS total,
+                  (SELECT coalesce(sum(transaction_count), 0) FROM ledger_seal_blocks) AS sealed`,
+        )
+      ).rows;
+      if (Number(sealed) >= Number(total)) return `sealed ${sealed} seeded transactions`;
+      if (Date.now() > deadline) return `sealing still behind (${sealed}/${total}), went on`;
+      await sleep(500);
+    }
+  } catch (error) {
+    return `could not follow the sealer (${String(error)}), went on`;
+  }
+}
+
+/** The service's confirmation batches between two scrapes of its /metrics. */
+export interface BatchFigures {
+  count: number;
+  meanSize: number;
+  /** Lessons changed between a batch's read and its write, confirmed again one at a time. */
+  conflicts: number;
+  /** Batches that failed as a whole and ran again one confirmation at a time. */
+  fallbacks: number;
+}
+
+const BATCH_METRICS = {
+  count: 'escrow_confirmation_batch_size_count',
+  size: 'escrow_confirmation_batch_size_sum',
+  conflicts: 'escrow_confirmation_conflicts_total',
+  fallbacks: 'escrow_confirmation_batch_fallbacks_total',
+};
+
+export function batchFigures(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): BatchFigures {
+  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const count = delta(BATCH_METRICS.count);
+  return {
+    count,
+    meanSize: round(delta(BATCH_METRICS.size) / Math.max(1, count), 1),
+    conflicts: delta(BATCH_METRICS.conflicts),
+    fallbacks: delta(BATCH_METRICS.fallbacks),
+  };
 }
 
 /** The unlabelled samples of the service's Prometheus metrics (`name value` lines), by name. */
