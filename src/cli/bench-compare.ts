@@ -248,6 +248,17 @@ function figuresOf(build: Build, checks: LedgerChecks): BuildFigures {
 async function compare(opts: Options): Promise<Report> {
   const { config } = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  // Ctrl-C stops after the step under way, so that the services, databases and queues go.
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    progress('interrupted: stopping after this step, then cleaning up');
+  };
+  const checkpoint = () => {
+    if (interrupted) throw new Error('interrupted');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const jwtSecret = randomBytes(24).toString('hex');
   const newBuild = async (name: Build['name'], root: string): Promise<Build> => {
     const database = new URL(config.databaseUrl);
@@ -284,6 +295,7 @@ async function compare(opts: Options): Promise<Report> {
   );
   try {
     for (const build of builds) {
+      checkpoint();
       if (opts.build) {
         progress(`building ${build.name} (${build.root})`);
         await run('npx', ['nest', 'build'], build.root);
@@ -315,6 +327,7 @@ async function compare(opts: Options): Promise<Report> {
     // Each round in the other order, so that neither build always follows the other.
     for (let turn = 0; turn < opts.slices; turn++) {
       for (const build of turn % 2 === 0 ? builds : [...builds].reverse()) {
+        checkpoint();
         progress(`slice ${turn + 1}/${opts.slices}: ${build.name}, ${opts.slice} s`);
         await measureSlice(build, () => load(build, opts, tokens, runId, opts.slice));
       }
@@ -349,6 +362,8 @@ async function compare(opts: Options): Promise<Report> {
       ).length,
     };
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     for (const build of builds) {
       await build.service?.stop();
       await dropQueueKeys(config.redisUrl, build.queuePrefix).catch(() => undefined);
