@@ -212,8 +212,9 @@ async function measureSlice(build: Build, work: () => ReturnType<typeof load>): 
     build.serviceCpuMs += service.cpuMs() - cpuBefore;
     const batches = batchFigures(metricsBefore, await scrapeMetrics(baseUrl));
     build.databaseCpuMs += (await databaseCpu.stop()) ?? NaN;
-    build.answered.push(...result.confirmed);
-    build.latenciesMs.push(...result.latenciesMs);
+    // concat, not push(...): a long slice answers more values than a call takes arguments.
+    build.answered = build.answered.concat(result.confirmed);
+    build.latenciesMs = build.latenciesMs.concat(result.latenciesMs);
     build.seconds += result.seconds;
     build.errors += result.errors;
     build.batches.count += batches.count;
