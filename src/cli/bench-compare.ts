@@ -173,7 +173,6 @@ async function prepare(build: Build, opts: Options): Promise<void> {
   try {
     await seedInstitutions(admin, shape);
     await seedOrderRange(build.databaseUrl, shape, 0, orders);
-    await admin.query('VACUUM ANALYZE');
   } finally {
     await admin.end();
   }

@@ -187,7 +187,6 @@ async function main(opts: Options): Promise<void> {
     await client.connect();
     await seedInstitutions(client, shape);
     await seedOrderRange(databaseUrl, shape, 0, opts.orders);
-    await client.query('VACUUM ANALYZE');
     const figures: BatchFigures[] = [];
     for (const lessons of opts.batches) {
       process.stderr.write(`bench:ledger: batches of ${lessons}\n`);

@@ -166,7 +166,6 @@ async function phase<T>(bench: Bench, name: string, work: () => Promise<T>): Pro
 async function seedLessons(bench: Bench, lessons: number): Promise<{ base: number; size: number }> {
   const orders = Math.ceil(lessons / bench.shape.lessonsPerOrder);
   await seedOrderRange(bench.databaseUrl, bench.shape, bench.orders, bench.orders + orders);
-  await bench.admin.query('VACUUM ANALYZE');
   const range = {
     base: bench.orders * bench.shape.lessonsPerOrder,
     size: orders * bench.shape.lessonsPerOrder,
