@@ -29,15 +29,7 @@ import { positive, round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
 import { Percentiles, confirmLoad, percentiles } from './bench/load';
 import { lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
-import {
-  DatabaseCpu,
-  REPO_ROOT,
-  Service,
-  batchFigures,
-  run,
-  scrapeMetrics,
-  waitForSealing,
-} from './bench/service';
+import { REPO_ROOT, Service, measureLoad, run, waitForSealing } from './bench/service';
 
 interface Options {
   baseline: string;
@@ -108,6 +100,8 @@ interface Build {
   queuePrefix: string;
   port: number;
   service?: Service;
+  /** On the build's database, from its seeding to the end. */
+  admin: Client;
   /** Lesson ordinals in the random order they are confirmed in. */
   lessons: Int32Array;
   next: number;
@@ -119,7 +113,7 @@ interface Build {
   errors: number;
   serviceCpuMs: number;
   databaseCpuMs: number;
-  batches: { count: number; lessons: number };
+  batches: { count: number; confirmations: number };
   slices: Slice[];
 }
 
@@ -168,14 +162,9 @@ async function prepare(build: Build, opts: Options): Promise<void> {
   await migrate.prepareDatabase({ databaseUrl: build.databaseUrl });
   const shape = { institutions: opts.institutions, lessonsPerOrder: opts.lessonsPerOrder };
   const orders = Math.ceil(opts.lessons / opts.lessonsPerOrder);
-  const admin = new Client({ connectionString: build.databaseUrl });
-  await admin.connect();
-  try {
-    await seedInstitutions(admin, shape);
-    await seedOrderRange(build.databaseUrl, shape, 0, orders);
-  } finally {
-    await admin.end();
-  }
+  await build.admin.connect();
+  await seedInstitutions(build.admin, shape);
+  await seedOrderRange(build.databaseUrl, shape, 0, orders);
   build.lessons = shuffled(orders * opts.lessonsPerOrder);
 }
 
@@ -198,35 +187,27 @@ function load(build: Build, opts: Options, tokens: string[], runId: string, seco
 }
 
 async function measureSlice(build: Build, work: () => ReturnType<typeof load>): Promise<void> {
-  const service = build.service!;
-  const baseUrl = `http://127.0.0.1:${build.port}`;
-  const admin = new Client({ connectionString: build.databaseUrl, application_name: 'bench' });
-  await admin.connect();
-  try {
-    const databaseCpu = new DatabaseCpu(admin);
-    databaseCpu.start();
-    const metricsBefore = await scrapeMetrics(baseUrl);
-    const cpuBefore = service.cpuMs();
-    const result = await work();
-    build.serviceCpuMs += service.cpuMs() - cpuBefore;
-    const batches = batchFigures(metricsBefore, await scrapeMetrics(baseUrl));
-    build.databaseCpuMs += (await databaseCpu.stop()) ?? NaN;
-    // concat, not push(...): a long slice answers more values than a call takes arguments.
-    build.answered = build.answered.concat(result.confirmed);
-    build.latenciesMs = build.latenciesMs.concat(result.latenciesMs);
-    build.seconds += result.seconds;
-    build.errors += result.errors;
-    build.batches.count += batches.count;
-    build.batches.lessons += batches.count * batches.meanSize;
-    build.slices.push({
-      confirmationsPerSecond: round(result.confirmed.length / result.seconds, 1),
-      latencyMs: result.latencyMs,
-      errors: result.errors,
-      lessonsRanOut: result.exhausted,
-    });
-  } finally {
-    await admin.end();
-  }
+  const { result, serviceCpuMs, databaseCpuMs, batches } = await measureLoad(
+    build.service!,
+    build.admin,
+    `http://127.0.0.1:${build.port}`,
+    work,
+  );
+  // concat, not push(...): a long slice answers more values than a call takes arguments.
+  build.answered = build.answered.concat(result.confirmed);
+  build.latenciesMs = build.latenciesMs.concat(result.latenciesMs);
+  build.seconds += result.seconds;
+  build.errors += result.errors;
+  build.serviceCpuMs += serviceCpuMs;
+  build.databaseCpuMs += databaseCpuMs ?? NaN;
+  build.batches.count += batches.count;
+  build.batches.confirmations += batches.confirmations;
+  build.slices.push({
+    confirmationsPerSecond: round(result.confirmed.length / result.seconds, 1),
+    latencyMs: result.latencyMs,
+    errors: result.errors,
+    lessonsRanOut: result.exhausted,
+  });
 }
 
 function figuresOf(build: Build, checks: LedgerChecks): BuildFigures {
@@ -239,7 +220,7 @@ function figuresOf(build: Build, checks: LedgerChecks): BuildFigures {
     errors: build.errors,
     serviceCpuMsPerConfirmation: perConfirmation(build.serviceCpuMs),
     databaseCpuMsPerConfirmation: perConfirmation(build.databaseCpuMs),
-    meanBatch: round(build.batches.lessons / Math.max(1, build.batches.count), 1),
+    meanBatch: round(build.batches.confirmations / Math.max(1, build.batches.count), 1),
     slices: build.slices,
     checks,
   };
@@ -269,6 +250,7 @@ async function compare(opts: Options): Promise<Report> {
       databaseUrl: database.toString(),
       queuePrefix: `escrow_compare_${runId}_${name}`,
       port: await freePort(),
+      admin: new Client({ connectionString: database.toString(), application_name: 'bench' }),
       lessons: new Int32Array(0),
       next: 0,
       warmedUp: [],
@@ -278,7 +260,7 @@ async function compare(opts: Options): Promise<Report> {
       errors: 0,
       serviceCpuMs: 0,
       databaseCpuMs: 0,
-      batches: { count: 0, lessons: 0 },
+      batches: { count: 0, confirmations: 0 },
       slices: [],
     };
   };
@@ -315,10 +297,7 @@ async function compare(opts: Options): Promise<Report> {
     }
     for (const build of builds) {
       await build.service!.ready(`http://127.0.0.1:${build.port}`);
-      const admin = new Client({ connectionString: build.databaseUrl });
-      await admin.connect();
-      progress(`${build.name}: ${await waitForSealing(admin, 120_000)}`);
-      await admin.end();
+      progress(`${build.name}: ${await waitForSealing(build.admin, 120_000)}`);
     }
     for (const build of builds) {
       progress(`${build.name}: warm-up, ${opts.connections} connections, ${opts.warmup} s`);
@@ -366,6 +345,7 @@ async function compare(opts: Options): Promise<Report> {
     process.removeListener('SIGTERM', onSignal);
     for (const build of builds) {
       await build.service?.stop();
+      await build.admin.end().catch(() => undefined);
       await dropQueueKeys(config.redisUrl, build.queuePrefix).catch(() => undefined);
       // The bundled sandbox bank's database is named after the service's (see main.ts).
       const sandbox = new URL(build.databaseUrl);

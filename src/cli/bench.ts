@@ -31,10 +31,10 @@ import {
   BatchFigures,
   DatabaseCpu,
   Service,
-  batchFigures,
+  busyPercent,
   machineCpu,
+  measureLoad,
   run,
-  scrapeMetrics,
   waitForSealing,
 } from './bench/service';
 
@@ -129,9 +129,6 @@ const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024);
 /** Milliseconds of CPU per unit of work, or null when they could not be measured. */
 const perUnit = (ms: number | null, count: number) =>
   ms === null ? null : round(ms / Math.max(1, count), 3);
-
-const busyPercent = (before: ReturnType<typeof machineCpu>, after: ReturnType<typeof machineCpu>) =>
-  Math.round(((after.busy - before.busy) * 100) / Math.max(1, after.total - before.total));
 
 /** Everything one run works on, named after its run id. */
 interface Bench {
@@ -301,18 +298,14 @@ async function measureService(
       const warmup = opts.warmup > 0 ? await load(opts.warmup) : undefined;
       bench.checkpoint();
       progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
-      const databaseCpu = new DatabaseCpu(bench.admin);
-      databaseCpu.start();
-      // This scrape also restarts the API's event-loop delay histogram.
-      const metricsBefore = await scrapeMetrics(baseUrl);
-      const serviceCpuBefore = service.cpuMs();
-      const machineBefore = machineCpu();
-      const measured = await load(opts.duration);
-      const machineAfter = machineCpu();
-      const serviceCpuMs = service.cpuMs() - serviceCpuBefore;
-      const metricsAfter = await scrapeMetrics(baseUrl);
-      const batches = batchFigures(metricsBefore, metricsAfter);
-      const databaseCpuMs = await databaseCpu.stop();
+      const {
+        result: measured,
+        serviceCpuMs,
+        databaseCpuMs,
+        machineCpuBusyPercent,
+        batches,
+        metrics,
+      } = await measureLoad(service, bench.admin, baseUrl, () => load(opts.duration));
       const answered = [...(warmup?.confirmed ?? []), ...measured.confirmed];
       const answeredSet = new Set(answered);
       const replays = await replayCheck(
@@ -335,11 +328,11 @@ async function measureService(
         peakRssMb: { api: megabytes(peakRss.api), worker: megabytes(peakRss.worker) },
         cpuMsPerConfirmation: perUnit(serviceCpuMs, confirmations),
         databaseCpuMsPerConfirmation: perUnit(databaseCpuMs, confirmations),
-        machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
+        machineCpuBusyPercent,
         warmup: { confirmations: warmup?.confirmed.length ?? 0, errors: warmup?.errors ?? 0 },
         idempotentReplays: replays,
         batches,
-        apiEventLoopDelayMs: eventLoopDelay(metricsAfter),
+        apiEventLoopDelayMs: eventLoopDelay(metrics),
       };
       return { figures, answered, idempotencyKey };
     });

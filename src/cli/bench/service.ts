@@ -193,6 +193,8 @@ export async function waitForSealing(admin: Client, timeoutMs: number): Promise<
 /** The service's confirmation batches between two scrapes of its /metrics. */
 export interface BatchFigures {
   count: number;
+  /** Lessons the batches confirmed. */
+  confirmations: number;
   meanSize: number;
   /** Lessons changed between a batch's read and its write, confirmed again one at a time. */
   conflicts: number;
@@ -213,11 +215,53 @@ export function batchFigures(
 ): BatchFigures {
   const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
   const count = delta(BATCH_METRICS.count);
+  const confirmations = delta(BATCH_METRICS.size);
   return {
     count,
-    meanSize: round(delta(BATCH_METRICS.size) / Math.max(1, count), 1),
+    confirmations,
+    meanSize: round(confirmations / Math.max(1, count), 1),
     conflicts: delta(BATCH_METRICS.conflicts),
     fallbacks: delta(BATCH_METRICS.fallbacks),
+  };
+}
+
+/** A load run on the service, and what it cost: the service's and PostgreSQL's CPU, the machine. */
+export interface Measured<T> {
+  result: T;
+  serviceCpuMs: number;
+  /** PostgreSQL's CPU on the service's database; null when it could not be read. */
+  databaseCpuMs: number | null;
+  machineCpuBusyPercent: number;
+  /** The confirmation batches while it ran. */
+  batches: BatchFigures;
+  /** The service's /metrics at its end. */
+  metrics: Map<string, number>;
+}
+
+/** Runs `work` (load on the service at `baseUrl`) and measures it; `admin` is on its database. */
+export async function measureLoad<T>(
+  service: Service,
+  admin: Client,
+  baseUrl: string,
+  work: () => Promise<T>,
+): Promise<Measured<T>> {
+  const databaseCpu = new DatabaseCpu(admin);
+  databaseCpu.start();
+  // This scrape also restarts the API's event-loop delay histogram.
+  const metricsBefore = await scrapeMetrics(baseUrl);
+  const serviceCpuBefore = service.cpuMs();
+  const machineBefore = machineCpu();
+  const result = await work();
+  const machineAfter = machineCpu();
+  const serviceCpuMs = service.cpuMs() - serviceCpuBefore;
+  const metrics = await scrapeMetrics(baseUrl);
+  return {
+    result,
+    serviceCpuMs,
+    databaseCpuMs: await databaseCpu.stop(),
+    machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
+    batches: batchFigures(metricsBefore, metrics),
+    metrics,
   };
 }
 
@@ -250,6 +294,12 @@ export function machineCpu(): { busy: number; total: number } {
   const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
   return { busy: total - idle, total };
 }
+
+/** How busy the whole machine was between two readings of machineCpu, in percent. */
+export const busyPercent = (
+  before: ReturnType<typeof machineCpu>,
+  after: ReturnType<typeof machineCpu>,
+) => Math.round(((after.busy - before.busy) * 100) / Math.max(1, after.total - before.total));
 
 /**
  * CPU time the database's server processes spend on our database (its backends and autovacuum
