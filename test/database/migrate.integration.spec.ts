@@ -1,6 +1,7 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationInterface } from 'typeorm';
 import { CheckLedgerTransactionsPerStatement1795377400000 } from '../../migrations/1795377400000-CheckLedgerTransactionsPerStatement';
+import { LedgerLinksIndexOnlyLinkedTransactions1795377500000 } from '../../migrations/1795377500000-LedgerLinksIndexOnlyLinkedTransactions';
 import { dataSourceOptions } from '../../src/database/data-source';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { prepareDatabase } from '../../src/database/migrate';
@@ -11,6 +12,33 @@ describe('prepareDatabase (PostgreSQL)', () => {
   const databaseUrl = throwawayDatabaseUrl('migrate');
 
   afterAll(() => dropDatabase(databaseUrl));
+
+  /**
+   * Reverts `migration` (its down, and its record dropped, as migration:revert does; no later
+   * migration changes what it made) and lets prepareDatabase apply it again. `read` finds
+   * `applied` before and after, and `reverted` in between.
+   */
+  async function expectRevertedAndReapplied<T>(
+    migration: MigrationInterface & { name: string },
+    read: (dataSource: DataSource) => Promise<T>,
+    states: { applied: T; reverted: T },
+  ): Promise<void> {
+    await prepareDatabase({ databaseUrl });
+    const dataSource = new DataSource({ ...dataSourceOptions({ databaseUrl }), entities: [] });
+    await dataSource.initialize();
+    try {
+      expect(await read(dataSource)).toEqual(states.applied);
+      await dataSource.transaction(async (manager) => {
+        await migration.down(manager.queryRunner!);
+        await manager.query('DELETE FROM schema_migrations WHERE name = $1', [migration.name]);
+      });
+      expect(await read(dataSource)).toEqual(states.reverted);
+      expect(await prepareDatabase({ databaseUrl })).toEqual([migration.name]);
+      expect(await read(dataSource)).toEqual(states.applied);
+    } finally {
+      await dataSource.destroy();
+    }
+  }
 
   it('applies each migration once when several processes start at the same moment', async () => {
     const starts = await Promise.allSettled(
@@ -64,9 +92,8 @@ describe('prepareDatabase (PostgreSQL)', () => {
     }
   });
   it('reverts CheckLedgerTransactionsPerStatement to the deferred checks per posting, and applies it again', async () => {
-    await prepareDatabase({ databaseUrl });
     /** The postings' check triggers and whether the per-statement check function exists. */
-    const checks = async () => {
+    const checks = async (dataSource: DataSource) => {
       const triggers = await dataSource.query(
         `SELECT tgname AS name, tgdeferrable AS deferrable, tginitdeferred AS "initiallyDeferred",
                 (tgtype & 1) = 1 AS "perRow", tgfoid::regproc::text AS function
@@ -92,33 +119,63 @@ describe('prepareDatabase (PostgreSQL)', () => {
       ],
       functions: true,
     };
-    const dataSource = new DataSource({ ...dataSourceOptions({ databaseUrl }), entities: [] });
-    await dataSource.initialize();
-    try {
-      expect(await checks()).toEqual(perStatement);
-      // Its down, as migration:revert runs it while it is the last migration.
-      const migration = new CheckLedgerTransactionsPerStatement1795377400000();
-      await dataSource.transaction(async (manager) => {
-        await migration.down(manager.queryRunner!);
-        await manager.query('DELETE FROM schema_migrations WHERE name = $1', [migration.name]);
-      });
-      expect(await checks()).toEqual({
-        triggers: [
-          {
-            name: 'trg_ledger_postings_balanced',
-            deferrable: true,
-            initiallyDeferred: true,
-            perRow: true,
-            function: 'ledger_check_transaction',
-          },
-        ],
-        functions: false,
-      });
+    await expectRevertedAndReapplied(
+      new CheckLedgerTransactionsPerStatement1795377400000(),
+      checks,
+      {
+        applied: perStatement,
+        reverted: {
+          triggers: [
+            {
+              name: 'trg_ledger_postings_balanced',
+              deferrable: true,
+              initiallyDeferred: true,
+              perRow: true,
+              function: 'ledger_check_transaction',
+            },
+          ],
+          functions: false,
+        },
+      },
+    );
+  });
 
-      expect(await prepareDatabase({ databaseUrl })).toEqual([migration.name]);
-      expect(await checks()).toEqual(perStatement);
-    } finally {
-      await dataSource.destroy();
-    }
+  it('reverts the ledger links to UNIQUE constraints over every transaction, and applies the partial indexes again', async () => {
+    /** How each link of a transaction is kept unique: by a constraint, or a partial index. */
+    const links = async (dataSource: DataSource) =>
+      (
+        await dataSource.query(
+          `SELECT i.indexrelid::regclass::text AS name, i.indisunique AS "unique",
+                  pg_get_expr(i.indpred, i.indrelid) AS "where",
+                  EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) AS constraint
+           FROM pg_index i
+           WHERE i.indrelid = 'ledger_transactions'::regclass
+             AND i.indexrelid::regclass::text IN
+               ('uq_ledger_transactions_pending_id', 'uq_ledger_transactions_reversal_of')
+           ORDER BY 1`,
+        )
+      ).map((row: object) => ({ ...row }));
+    const partial = [
+      {
+        name: 'uq_ledger_transactions_pending_id',
+        unique: true,
+        where: '(pending_id IS NOT NULL)',
+        constraint: false,
+      },
+      {
+        name: 'uq_ledger_transactions_reversal_of',
+        unique: true,
+        where: '(reversal_of IS NOT NULL)',
+        constraint: false,
+      },
+    ];
+    await expectRevertedAndReapplied(
+      new LedgerLinksIndexOnlyLinkedTransactions1795377500000(),
+      links,
+      {
+        applied: partial,
+        reverted: partial.map((link) => ({ ...link, where: null, constraint: true })),
+      },
+    );
   });
 });

@@ -270,6 +270,52 @@ describe('ledger (PostgreSQL)', () => {
     expect(await balanceOf(order.custody_cash)).toMatchObject({ postedFen: 0 });
   });
 
+  it('lets exactly one of two concurrent reversals of one transaction win', async () => {
+    for (let round = 0; round < 5; round++) {
+      const order = await fundedOrder(0);
+      const paymentId = await postTransfer(order, 'payment_received', `pay:${order.orderId}`, {
+        debitAccountId: order.custody_cash,
+        creditAccountId: order.escrow,
+        amountFen: 90,
+      });
+      const outcomes = await Promise.allSettled(
+        ['a', 'b'].map((side) =>
+          dataSource.transaction((manager) =>
+            ledger.reverse(manager, {
+              transactionId: paymentId,
+              reference: `rev-${side}:${order.orderId}`,
+            }),
+          ),
+        ),
+      );
+      expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const loser = outcomes.find(
+        (outcome) => outcome.status === 'rejected',
+      ) as PromiseRejectedResult;
+      expect(codeOf(loser.reason)).toBe(LedgerErrorCode.ALREADY_REVERSED);
+      expect(await balanceOf(order.escrow)).toMatchObject({ postedFen: 0 });
+    }
+  });
+
+  it('finds the posts, voids and reversals of transactions through the indexes of their links', async () => {
+    // As ledger_check_transactions looks them up: a generic plan, never a sequential scan.
+    const plan: { 'QUERY PLAN': string }[] = await dataSource.transaction(async (manager) => {
+      await manager.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await manager.query('SET LOCAL enable_seqscan = off');
+      await manager.query(`PREPARE links (uuid[]) AS
+        SELECT id FROM ledger_transactions WHERE pending_id = ANY ($1) OR reversal_of = ANY ($1)`);
+      try {
+        return await manager.query(`EXPLAIN EXECUTE links ('{${randomUUID()}}')`);
+      } finally {
+        await manager.query('DEALLOCATE links');
+      }
+    });
+    const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+    expect(text).toMatch(/Index Scan on uq_ledger_transactions_pending_id/);
+    expect(text).toMatch(/Index Scan on uq_ledger_transactions_reversal_of/);
+    expect(text).not.toMatch(/Seq Scan/);
+  });
+
   it('refuses amounts that are not whole positive fen', async () => {
     const order = await fundedOrder(10);
     for (const amountFen of [0, -5, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
