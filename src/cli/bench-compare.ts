@@ -29,7 +29,15 @@ import { positive, round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
 import { Percentiles, confirmLoad, percentiles } from './bench/load';
 import { lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
-import { REPO_ROOT, Service, measureLoad, run, waitForSealing } from './bench/service';
+import {
+  BatchFigures,
+  REPO_ROOT,
+  Service,
+  batchFigures,
+  measureLoad,
+  run,
+  waitForSealing,
+} from './bench/service';
 
 interface Options {
   baseline: string;
@@ -113,7 +121,9 @@ interface Build {
   errors: number;
   serviceCpuMs: number;
   databaseCpuMs: number;
-  batches: { count: number; confirmations: number };
+  /** The service's /metrics before its first slice and after its last (it idles in between). */
+  metricsAtStart: Map<string, number>;
+  metricsAtEnd: Map<string, number>;
   slices: Slice[];
 }
 
@@ -125,6 +135,7 @@ interface BuildFigures {
   serviceCpuMsPerConfirmation: number;
   databaseCpuMsPerConfirmation: number;
   meanBatch: number;
+  meanMs: BatchFigures['meanMs'];
   slices: Slice[];
   checks: LedgerChecks;
 }
@@ -187,7 +198,7 @@ function load(build: Build, opts: Options, tokens: string[], runId: string, seco
 }
 
 async function measureSlice(build: Build, work: () => ReturnType<typeof load>): Promise<void> {
-  const { result, serviceCpuMs, databaseCpuMs, batches } = await measureLoad(
+  const { result, serviceCpuMs, databaseCpuMs, metricsBefore, metrics } = await measureLoad(
     build.service!,
     build.admin,
     `http://127.0.0.1:${build.port}`,
@@ -200,8 +211,8 @@ async function measureSlice(build: Build, work: () => ReturnType<typeof load>): 
   build.errors += result.errors;
   build.serviceCpuMs += serviceCpuMs;
   build.databaseCpuMs += databaseCpuMs ?? NaN;
-  build.batches.count += batches.count;
-  build.batches.confirmations += batches.confirmations;
+  if (build.slices.length === 0) build.metricsAtStart = metricsBefore;
+  build.metricsAtEnd = metrics;
   build.slices.push({
     confirmationsPerSecond: round(result.confirmed.length / result.seconds, 1),
     latencyMs: result.latencyMs,
@@ -213,6 +224,7 @@ async function measureSlice(build: Build, work: () => ReturnType<typeof load>): 
 function figuresOf(build: Build, checks: LedgerChecks): BuildFigures {
   const confirmations = build.answered.length;
   const perConfirmation = (ms: number) => round(ms / Math.max(1, confirmations), 3);
+  const batches = batchFigures(build.metricsAtStart, build.metricsAtEnd);
   return {
     root: build.root,
     confirmationsPerSecond: round(confirmations / Math.max(1e-9, build.seconds), 1),
@@ -220,7 +232,8 @@ function figuresOf(build: Build, checks: LedgerChecks): BuildFigures {
     errors: build.errors,
     serviceCpuMsPerConfirmation: perConfirmation(build.serviceCpuMs),
     databaseCpuMsPerConfirmation: perConfirmation(build.databaseCpuMs),
-    meanBatch: round(build.batches.confirmations / Math.max(1, build.batches.count), 1),
+    meanBatch: batches.meanSize,
+    meanMs: batches.meanMs,
     slices: build.slices,
     checks,
   };
@@ -260,7 +273,8 @@ async function compare(opts: Options): Promise<Report> {
       errors: 0,
       serviceCpuMs: 0,
       databaseCpuMs: 0,
-      batches: { count: 0, confirmations: 0 },
+      metricsAtStart: new Map(),
+      metricsAtEnd: new Map(),
       slices: [],
     };
   };
@@ -396,6 +410,9 @@ function text(report: Report): string {
       ratios.databaseCpu,
     ),
     row('confirmations per batch', baseline.meanBatch, candidate.meanBatch),
+    row('waiting for a batch ms', baseline.meanMs.wait, candidate.meanMs.wait),
+    row("batch's read ms", baseline.meanMs.read, candidate.meanMs.read),
+    row("batch's statement ms", baseline.meanMs.write, candidate.meanMs.write),
     row('errors', baseline.errors, candidate.errors),
     `candidate faster in ${report.slicesCandidateFaster} of ${config.slices} rounds`,
     ...baseline.slices.map(

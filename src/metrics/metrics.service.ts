@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (DESIGN.md §7), in a registry of this application's own (so that two
  * applications in one process, as in the tests, do not share counters): Node's process metrics,
- * HTTP request durations by route, the sizes of confirmation batches, and, read when scraped, the
+ * HTTP request durations by route, the sizes of confirmation batches and where a confirmation's
+ * time goes (waiting for its batch, the batch's read and write), and, read when scraped, the
  * jobs waiting in each queue and the ledger transactions not yet sealed.
  */
 import { Injectable } from '@nestjs/common';
@@ -35,6 +36,22 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Where a confirmation's time goes: waiting for its batch, then its batch's read and write. */
+  readonly confirmationWait = this.confirmationStep(
+    'escrow_confirmation_wait_seconds',
+    'How long a lesson confirmation waited for its batch to start',
+  );
+
+  readonly confirmationRead = this.confirmationStep(
+    'escrow_confirmation_read_seconds',
+    "How long a confirmation batch took to read its lessons (and the refused requests' stored keys)",
+  );
+
+  readonly confirmationWrite = this.confirmationStep(
+    'escrow_confirmation_write_seconds',
+    'How long the statement of a confirmation batch took, its commit included',
+  );
+
   readonly confirmationBatchFallbacks = new Counter({
     name: 'escrow_confirmation_batch_fallbacks_total',
     help: 'Confirmation batches that failed as a whole and ran again one confirmation at a time',
@@ -46,6 +63,16 @@ export class MetricsService {
     help: 'Lessons of a confirmation batch changed between its read and its write, confirmed again one at a time',
     registers: [this.registry],
   });
+
+  /** A histogram of one step of a confirmation, in seconds. */
+  private confirmationStep(name: string, help: string): Histogram {
+    return new Histogram({
+      name,
+      help,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [this.registry],
+    });
+  }
 
   constructor(@InjectDataSource() dataSource: DataSource, moduleRef: ModuleRef) {
     collectDefaultMetrics({

@@ -74,6 +74,12 @@ describe('operations: metrics', () => {
     ).toBe(1);
     expect(text).not.toContain(lessonId);
     expect(sample(text, 'escrow_confirmation_batch_size_count')).toBe(1);
+    // The confirmation's steps: its wait for the batch, the batch's read and its statement.
+    for (const step of ['wait', 'read', 'write']) {
+      expect(sample(text, `escrow_confirmation_${step}_seconds_count`)).toBe(1);
+    }
+    expect(sample(text, 'escrow_confirmation_read_seconds_sum')).toBeGreaterThan(0);
+    expect(sample(text, 'escrow_confirmation_write_seconds_sum')).toBeGreaterThan(0);
     expect(sample(text, 'escrow_queue_jobs', 'queue="bank-instructions",state="failed"')).toBe(0);
     expect(sample(text, 'escrow_ledger_unsealed_transactions')).toBeGreaterThanOrEqual(0);
   });

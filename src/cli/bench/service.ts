@@ -200,6 +200,11 @@ export interface BatchFigures {
   conflicts: number;
   /** Batches that failed as a whole and ran again one confirmation at a time. */
   fallbacks: number;
+  /**
+   * Where a confirmation's time went inside the service, in mean milliseconds: waiting for its
+   * batch to start; its batch's read; its batch's statement with its commit.
+   */
+  meanMs: { wait: number; read: number; write: number };
 }
 
 const BATCH_METRICS = {
@@ -209,6 +214,13 @@ const BATCH_METRICS = {
   fallbacks: 'escrow_confirmation_batch_fallbacks_total',
 };
 
+/** The histograms of a confirmation's steps, in seconds. */
+const STEP_METRICS = {
+  wait: 'escrow_confirmation_wait_seconds',
+  read: 'escrow_confirmation_read_seconds',
+  write: 'escrow_confirmation_write_seconds',
+};
+
 export function batchFigures(
   before: Map<string, number>,
   after: Map<string, number>,
@@ -216,12 +228,19 @@ export function batchFigures(
   const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
   const count = delta(BATCH_METRICS.count);
   const confirmations = delta(BATCH_METRICS.size);
+  const meanMs = (histogram: string) =>
+    round((delta(`${histogram}_sum`) * 1000) / Math.max(1, delta(`${histogram}_count`)), 2);
   return {
     count,
     confirmations,
     meanSize: round(confirmations / Math.max(1, count), 1),
     conflicts: delta(BATCH_METRICS.conflicts),
     fallbacks: delta(BATCH_METRICS.fallbacks),
+    meanMs: {
+      wait: meanMs(STEP_METRICS.wait),
+      read: meanMs(STEP_METRICS.read),
+      write: meanMs(STEP_METRICS.write),
+    },
   };
 }
 
@@ -234,7 +253,8 @@ export interface Measured<T> {
   machineCpuBusyPercent: number;
   /** The confirmation batches while it ran. */
   batches: BatchFigures;
-  /** The service's /metrics at its end. */
+  /** The service's /metrics at its start and at its end. */
+  metricsBefore: Map<string, number>;
   metrics: Map<string, number>;
 }
 
@@ -261,6 +281,7 @@ export async function measureLoad<T>(
     databaseCpuMs: await databaseCpu.stop(),
     machineCpuBusyPercent: busyPercent(machineBefore, machineAfter),
     batches: batchFigures(metricsBefore, metrics),
+    metricsBefore,
     metrics,
   };
 }

@@ -90,6 +90,37 @@ describe('Batcher', () => {
     expect(seen).toEqual([[1], [2], [2]]);
   });
 
+  it('tells how long each item waited for its batch, a retried item from its retry', async () => {
+    let now = 1_000;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const waitsMs: number[] = [];
+      const finishers: ((outcomes: BatchOutcome<number>[]) => void)[] = [];
+      const batcher = new Batcher<number, number>(
+        () => new Promise((resolve) => finishers.push(resolve)),
+        { maxSize: 10, maxInFlight: 1, observeWait: (seconds) => waitsMs.push(seconds * 1000) },
+      );
+      const first = batcher.submit(1);
+      now += 20;
+      const second = batcher.submit(2);
+      now += 30;
+      const third = batcher.submit(3);
+      now += 50;
+      finishers[0]([{ ok: true, value: 10 }]);
+      await tick();
+      // 2 and 3 go out together: they waited 80 and 50 ms.
+      now += 100;
+      finishers[1]([{ ok: true, value: 20 }, { retry: true }]);
+      await tick();
+      // 3 runs again at once: from its retry it waited nothing.
+      finishers[2]([{ ok: true, value: 30 }]);
+      await expect(Promise.all([first, second, third])).resolves.toEqual([10, 20, 30]);
+      expect(waitsMs.map(Math.round)).toEqual([0, 80, 50, 0]);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('answers an item the handler left without an outcome with an error', async () => {
     const batcher = new Batcher<number, number>(
       (items) => Promise.resolve(new Array<BatchOutcome<number>>(items.length)),

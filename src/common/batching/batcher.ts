@@ -15,10 +15,14 @@ export interface BatcherOptions {
   maxSize: number;
   /** Batches running at once at most. */
   maxInFlight: number;
+  /** Told, for each item of a batch as it starts, how long the item waited for it (seconds). */
+  observeWait?: (seconds: number) => void;
 }
 
 interface Waiting<I, O> {
   item: I;
+  /** When it joined the queue (performance.now()). */
+  queuedAt: number;
   resolve: (value: O) => void;
   reject: (error: unknown) => void;
 }
@@ -42,7 +46,7 @@ export class Batcher<I, O> {
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, queuedAt: performance.now(), resolve, reject });
       this.drain();
     });
   }
@@ -50,6 +54,11 @@ export class Batcher<I, O> {
   private drain(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxSize);
+      const { observeWait } = this.options;
+      if (observeWait) {
+        const now = performance.now();
+        for (const waiting of batch) observeWait((now - waiting.queuedAt) / 1000);
+      }
       this.inFlight += 1;
       void this.runBatch(batch).finally(() => {
         this.inFlight -= 1;
@@ -80,7 +89,9 @@ export class Batcher<I, O> {
       else if (outcome.ok) waiting.resolve(outcome.value);
       else waiting.reject(outcome.error);
     }
-    // Retried items go first, ahead of later arrivals.
+    // Retried items go first, ahead of later arrivals; their wait counts from now.
+    const now = performance.now();
+    for (const waiting of again) waiting.queuedAt = now;
     this.queue.unshift(...again);
   }
 }

@@ -108,7 +108,10 @@ interface Confirming {
 export class ConfirmLesson {
   private readonly batcher = new Batcher<ConfirmLessonCommand, LessonDto>(
     (commands) => this.confirmBatch(commands),
-    CONFIRMATION_BATCHING,
+    {
+      ...CONFIRMATION_BATCHING,
+      observeWait: (seconds) => this.metrics.confirmationWait.observe(seconds),
+    },
   );
 
   constructor(
@@ -306,6 +309,7 @@ export class ConfirmLesson {
     outcomes: BatchOutcome<LessonDto>[],
   ): Promise<number[]> {
     const manager = this.dataSource.manager;
+    const readDone = this.metrics.confirmationRead.startTimer();
     const read = await readParentLessons(
       manager,
       candidates.map((index) => ({
@@ -353,6 +357,7 @@ export class ConfirmLesson {
       manager,
       refused.map(({ request }) => request),
     );
+    readDone();
     for (const { index, request } of refused) {
       const previous = stored.get(idempotencyIdentity(request));
       if (previous) {
@@ -360,7 +365,9 @@ export class ConfirmLesson {
       }
     }
 
+    const writeDone = this.metrics.confirmationWrite.startTimer();
     const confirmed = await this.writeConfirmations(manager, confirming);
+    writeDone();
     const again: number[] = [];
     for (const { index, lesson } of confirming) {
       const response = confirmed.get(lesson.id);
