@@ -410,9 +410,9 @@ function text(report: Report): string {
       ratios.databaseCpu,
     ),
     row('confirmations per batch', baseline.meanBatch, candidate.meanBatch),
-    row('waiting for a batch ms', baseline.meanMs.wait, candidate.meanMs.wait),
-    row("batch's read ms", baseline.meanMs.read, candidate.meanMs.read),
-    row("batch's statement ms", baseline.meanMs.write, candidate.meanMs.write),
+    row('waiting for a batch ms', baseline.meanMs.wait ?? '-', candidate.meanMs.wait ?? '-'),
+    row("batch's read ms", baseline.meanMs.read ?? '-', candidate.meanMs.read ?? '-'),
+    row("batch's statement ms", baseline.meanMs.write ?? '-', candidate.meanMs.write ?? '-'),
     row('errors', baseline.errors, candidate.errors),
     `candidate faster in ${report.slicesCandidateFaster} of ${config.slices} rounds`,
     ...baseline.slices.map(

@@ -202,9 +202,10 @@ export interface BatchFigures {
   fallbacks: number;
   /**
    * Where a confirmation's time went inside the service, in mean milliseconds: waiting for its
-   * batch to start; its batch's read; its batch's statement with its commit.
+   * batch to start; its batch's read; its batch's statement with its commit. Null where the
+   * service measured none (a build from before it measured them).
    */
-  meanMs: { wait: number; read: number; write: number };
+  meanMs: { wait: number | null; read: number | null; write: number | null };
 }
 
 const BATCH_METRICS = {
@@ -228,8 +229,10 @@ export function batchFigures(
   const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
   const count = delta(BATCH_METRICS.count);
   const confirmations = delta(BATCH_METRICS.size);
-  const meanMs = (histogram: string) =>
-    round((delta(`${histogram}_sum`) * 1000) / Math.max(1, delta(`${histogram}_count`)), 2);
+  const meanMs = (histogram: string) => {
+    const observed = delta(`${histogram}_count`);
+    return observed > 0 ? round((delta(`${histogram}_sum`) * 1000) / observed, 2) : null;
+  };
   return {
     count,
     confirmations,
