@@ -256,6 +256,10 @@ export function ledgerApplyStampedPostingsFunction(): string {
       END $$`;
 }
 
+/** The posts, voids and reversals of the transactions `ids` (an array of their ids). */
+export const mirrorsOf = (ids: string) => `SELECT id FROM ledger_transactions
+                            WHERE pending_id = ANY (${ids}) OR reversal_of = ANY (${ids})`;
+
 /**
  * ledger_check_transactions(ids), from CheckLedgerTransactionsPerStatement on: checks the ledger
  * transactions `ids` together, a few queries for all of them, by the rules (and with the errors)
@@ -290,8 +294,7 @@ export function ledgerCheckTransactionsFunction(): string {
         PERFORM FROM ledger_transactions
           WHERE id = ANY (ids) AND xmin <> pg_current_xact_id()::xid
           FOR UPDATE;
-        ids := ids || ARRAY(SELECT id FROM ledger_transactions
-                            WHERE pending_id = ANY (ids) OR reversal_of = ANY (ids));
+        ids := ids || ARRAY(${mirrorsOf('ids')});
         SELECT tx.reference, tx.pending_id, s.* INTO bad
           FROM ledger_transactions tx
           CROSS JOIN LATERAL (

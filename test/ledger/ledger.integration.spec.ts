@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { mirrorsOf } from '../../migrations/shared/ledger-functions';
 import { DomainException } from '../../src/common/errors/domain.exception';
 import { TransactionKind } from '../../src/ledger/chart-of-accounts';
 import { LedgerErrorCode } from '../../src/ledger/ledger.errors';
@@ -302,8 +303,7 @@ describe('ledger (PostgreSQL)', () => {
     const plan: { 'QUERY PLAN': string }[] = await dataSource.transaction(async (manager) => {
       await manager.query('SET LOCAL plan_cache_mode = force_generic_plan');
       await manager.query('SET LOCAL enable_seqscan = off');
-      await manager.query(`PREPARE links (uuid[]) AS
-        SELECT id FROM ledger_transactions WHERE pending_id = ANY ($1) OR reversal_of = ANY ($1)`);
+      await manager.query(`PREPARE links (uuid[]) AS ${mirrorsOf('$1')}`);
       try {
         return await manager.query(`EXPLAIN EXECUTE links ('{${randomUUID()}}')`);
       } finally {
