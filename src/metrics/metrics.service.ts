@@ -39,17 +39,17 @@ export class MetricsService {
   /** Where a confirmation's time goes: waiting for its batch, then its batch's read and write. */
   readonly confirmationWait = this.confirmationStep(
     'escrow_confirmation_wait_seconds',
-    'How long a lesson confirmation waited for its batch to start',
+    'How long a lesson confirmation waited for a batch to start (a retried one, again for its retry)',
   );
 
   readonly confirmationRead = this.confirmationStep(
     'escrow_confirmation_read_seconds',
-    "How long a confirmation batch took to read its lessons (and the refused requests' stored keys)",
+    'How long a confirmation batch took to read its lessons, failed reads included',
   );
 
   readonly confirmationWrite = this.confirmationStep(
     'escrow_confirmation_write_seconds',
-    'How long the statement of a confirmation batch took, its commit included',
+    'How long the statement of a confirmation batch took, its commit and failed statements included',
   );
 
   readonly confirmationBatchFallbacks = new Counter({
@@ -123,5 +123,15 @@ export class MetricsService {
       );
       done();
     });
+  }
+}
+
+/** Runs `work` and observes how long it took in `histogram` (seconds), whether it succeeded or not. */
+export async function timed<T>(histogram: Histogram, work: () => Promise<T>): Promise<T> {
+  const done = histogram.startTimer();
+  try {
+    return await work();
+  } finally {
+    done();
   }
 }

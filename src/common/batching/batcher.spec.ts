@@ -121,6 +121,21 @@ describe('Batcher', () => {
     }
   });
 
+  it('fails a batch whose wait observer throws, instead of leaving its items unanswered', async () => {
+    const run = jest.fn((items: number[]) =>
+      Promise.resolve(items.map((n): BatchOutcome<number> => ({ ok: true, value: n }))),
+    );
+    const batcher = new Batcher<number, number>(run, {
+      maxSize: 10,
+      maxInFlight: 1,
+      observeWait: () => {
+        throw new Error('observer down');
+      },
+    });
+    await expect(batcher.submit(1)).rejects.toThrow('observer down');
+    expect(run).not.toHaveBeenCalled();
+  });
+
   it('answers an item the handler left without an outcome with an error', async () => {
     const batcher = new Batcher<number, number>(
       (items) => Promise.resolve(new Array<BatchOutcome<number>>(items.length)),

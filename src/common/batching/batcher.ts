@@ -15,7 +15,10 @@ export interface BatcherOptions {
   maxSize: number;
   /** Batches running at once at most. */
   maxInFlight: number;
-  /** Told, for each item of a batch as it starts, how long the item waited for it (seconds). */
+  /**
+   * Told, for each item of a batch as it starts, how long the item waited for it (seconds; a
+   * retried item from its retry). Should it throw, the batch fails with its error.
+   */
   observeWait?: (seconds: number) => void;
 }
 
@@ -54,11 +57,6 @@ export class Batcher<I, O> {
   private drain(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxSize);
-      const { observeWait } = this.options;
-      if (observeWait) {
-        const now = performance.now();
-        for (const waiting of batch) observeWait((now - waiting.queuedAt) / 1000);
-      }
       this.inFlight += 1;
       void this.runBatch(batch).finally(() => {
         this.inFlight -= 1;
@@ -70,6 +68,11 @@ export class Batcher<I, O> {
   private async runBatch(batch: Waiting<I, O>[]): Promise<void> {
     let outcomes: BatchOutcome<O>[];
     try {
+      const { observeWait } = this.options;
+      if (observeWait) {
+        const now = performance.now();
+        for (const waiting of batch) observeWait((now - waiting.queuedAt) / 1000);
+      }
       outcomes = await this.run(batch.map((waiting) => waiting.item));
       if (outcomes.length !== batch.length) {
         throw new Error(`a batch of ${batch.length} got ${outcomes.length} outcomes`);

@@ -14,7 +14,7 @@ import {
 import { binder } from '../../database/binder';
 import { queryPrepared } from '../../database/query-prepared';
 import { resolvedIds } from '../../ledger/ledger.service';
-import { MetricsService } from '../../metrics/metrics.service';
+import { MetricsService, timed } from '../../metrics/metrics.service';
 import { LessonLedger } from '../lesson-ledger';
 import {
   assertAwaitingConfirmation,
@@ -309,13 +309,14 @@ export class ConfirmLesson {
     outcomes: BatchOutcome<LessonDto>[],
   ): Promise<number[]> {
     const manager = this.dataSource.manager;
-    const readDone = this.metrics.confirmationRead.startTimer();
-    const read = await readParentLessons(
-      manager,
-      candidates.map((index) => ({
-        lessonId: commands[index].lessonId,
-        parentId: commands[index].principal.sub,
-      })),
+    const read = await timed(this.metrics.confirmationRead, () =>
+      readParentLessons(
+        manager,
+        candidates.map((index) => ({
+          lessonId: commands[index].lessonId,
+          parentId: commands[index].principal.sub,
+        })),
+      ),
     );
     const at = new Date();
     const confirming: (Confirming & { index: number })[] = [];
@@ -357,7 +358,6 @@ export class ConfirmLesson {
       manager,
       refused.map(({ request }) => request),
     );
-    readDone();
     for (const { index, request } of refused) {
       const previous = stored.get(idempotencyIdentity(request));
       if (previous) {
@@ -365,9 +365,11 @@ export class ConfirmLesson {
       }
     }
 
-    const writeDone = this.metrics.confirmationWrite.startTimer();
-    const confirmed = await this.writeConfirmations(manager, confirming);
-    writeDone();
+    const confirmed = confirming.length
+      ? await timed(this.metrics.confirmationWrite, () =>
+          this.writeConfirmations(manager, confirming),
+        )
+      : new Map<string, LessonDto>();
     const again: number[] = [];
     for (const { index, lesson } of confirming) {
       const response = confirmed.get(lesson.id);
