@@ -166,6 +166,24 @@ describe('audit authorization and trail (HTTP)', () => {
       ]);
     });
 
+    it('records a read whose path is percent-encoded, as the router serves it', async () => {
+      // The router and the middleware that writes the trail each decode the path; a read the
+      // router answers must never slip past the trail.
+      const sub = `aud-${randomUUID()}`;
+      const auditor = as.auditor(districtId, sub);
+      for (const path of ['/v1/audit/%73ummary', '/v1/%61udit/summary']) {
+        await request(t.http).get(path).set('Authorization', auditor).expect(200);
+      }
+      const entries = await eventually(
+        () => trailOf(sub),
+        (items) => items.length === 2,
+      );
+      expect(entries.map((entry) => [entry.path, entry.statusCode])).toEqual([
+        ['/v1/audit/%73ummary', 200],
+        ['/v1/%61udit/summary', 200],
+      ]);
+    });
+
     it('records refused attempts too', async () => {
       const sub = `staff-${randomUUID()}`;
       await request(t.http)
