@@ -410,6 +410,7 @@ function text(report: Report): string {
       ratios.databaseCpu,
     ),
     row('confirmations per batch', baseline.meanBatch, candidate.meanBatch),
+    row('in the API ms', baseline.meanMs.request ?? '-', candidate.meanMs.request ?? '-'),
     row('waiting for a batch ms', baseline.meanMs.wait ?? '-', candidate.meanMs.wait ?? '-'),
     row("batch's read ms", baseline.meanMs.read ?? '-', candidate.meanMs.read ?? '-'),
     row("batch's statement ms", baseline.meanMs.write ?? '-', candidate.meanMs.write ?? '-'),

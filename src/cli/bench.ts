@@ -543,8 +543,9 @@ function text(report: Report): string {
     `          batches ${service.batches.count}, ${service.batches.meanSize} confirmations each; ` +
       `lessons changed between read and write ${service.batches.conflicts}, ` +
       `batches run again one by one ${service.batches.fallbacks}`,
-    `          in the service, mean: waiting for a batch ${service.batches.meanMs.wait ?? '-'} ms, ` +
-      `its read ${service.batches.meanMs.read ?? '-'} ms, its statement and commit ` +
+    `          in the API, mean: a confirmation ${service.batches.meanMs.request ?? '-'} ms, of which ` +
+      `waiting for a batch ${service.batches.meanMs.wait ?? '-'} ms, its read ` +
+      `${service.batches.meanMs.read ?? '-'} ms, its statement and commit ` +
       `${service.batches.meanMs.write ?? '-'} ms`,
     `          API event loop late by p50 ${service.apiEventLoopDelayMs.p50} ms, ` +
       `p99 ${service.apiEventLoopDelayMs.p99} ms, max ${service.apiEventLoopDelayMs.max} ms`,
