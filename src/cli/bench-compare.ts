@@ -20,15 +20,20 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { signToken } from '../auth/token.service';
 import { freePort } from '../common/net/free-port';
 import { loadConfig } from '../config/config';
 import { dropDatabase } from '../database/ensure-database';
 import { dropQueueKeys } from '../queues/drop-queue-keys';
 import { positive, round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
-import { Percentiles, confirmLoad, percentiles } from './bench/load';
-import { lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
+import {
+  ConfirmRequest,
+  Percentiles,
+  confirmLoad,
+  confirmationSupply,
+  percentiles,
+} from './bench/load';
+import { seedInstitutions, seedOrderRange } from './bench/seed';
 import {
   BatchFigures,
   REPO_ROOT,
@@ -110,9 +115,8 @@ interface Build {
   service?: Service;
   /** On the build's database, from its seeding to the end. */
   admin: Client;
-  /** Lesson ordinals in the random order they are confirmed in. */
-  lessons: Int32Array;
-  next: number;
+  /** The next confirmation to send (each seeded lesson once, in random order). */
+  next: () => ConfirmRequest | undefined;
   /** Lessons answered as confirmed: while warming up, and while measured. */
   warmedUp: number[];
   answered: number[];
@@ -156,15 +160,6 @@ interface Report {
   slicesCandidateFaster: number;
 }
 
-function shuffled(count: number): Int32Array {
-  const lessons = Int32Array.from({ length: count }, (_, i) => i);
-  for (let i = lessons.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [lessons[i], lessons[j]] = [lessons[j], lessons[i]];
-  }
-  return lessons;
-}
-
 /** Migrates the build's database with the build's own migrations, then seeds it. */
 async function prepare(build: Build, opts: Options): Promise<void> {
   const migrate = (await import(
@@ -176,24 +171,14 @@ async function prepare(build: Build, opts: Options): Promise<void> {
   await build.admin.connect();
   await seedInstitutions(build.admin, shape);
   await seedOrderRange(build.databaseUrl, shape, 0, orders);
-  build.lessons = shuffled(orders * opts.lessonsPerOrder);
 }
 
-function load(build: Build, opts: Options, tokens: string[], runId: string, seconds: number) {
+function load(build: Build, opts: Options, seconds: number) {
   return confirmLoad({
     baseUrl: `http://127.0.0.1:${build.port}`,
     connections: opts.connections,
     seconds,
-    next: () => {
-      if (build.next >= build.lessons.length) return undefined;
-      const ordinal = build.lessons[build.next++];
-      return {
-        ordinal,
-        lessonId: lessonIdOf(ordinal),
-        authorization: tokens[Math.floor(ordinal / opts.lessonsPerOrder)],
-        idempotencyKey: `compare-${runId}-${ordinal}`,
-      };
-    },
+    next: build.next,
   });
 }
 
@@ -254,6 +239,8 @@ async function compare(opts: Options): Promise<Report> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const jwtSecret = randomBytes(24).toString('hex');
+  const orders = Math.ceil(opts.lessons / opts.lessonsPerOrder);
+  const idempotencyKey = (ordinal: number) => `compare-${runId}-${ordinal}`;
   const newBuild = async (name: Build['name'], root: string): Promise<Build> => {
     const database = new URL(config.databaseUrl);
     database.pathname = `/escrow_compare_${runId}_${name}`;
@@ -264,8 +251,12 @@ async function compare(opts: Options): Promise<Report> {
       queuePrefix: `escrow_compare_${runId}_${name}`,
       port: await freePort(),
       admin: new Client({ connectionString: database.toString(), application_name: 'bench' }),
-      lessons: new Int32Array(0),
-      next: 0,
+      next: confirmationSupply({
+        lessons: orders * opts.lessonsPerOrder,
+        lessonsPerOrder: opts.lessonsPerOrder,
+        jwtSecret,
+        idempotencyKey,
+      }),
       warmedUp: [],
       answered: [],
       latenciesMs: [],
@@ -283,12 +274,6 @@ async function compare(opts: Options): Promise<Report> {
     await newBuild('candidate', REPO_ROOT),
   ];
   const [baseline, candidate] = builds;
-  const orders = Math.ceil(opts.lessons / opts.lessonsPerOrder);
-  const tokens = Array.from(
-    { length: orders },
-    (_, order) =>
-      `Bearer ${signToken({ sub: parentIdOf(order), role: 'parent' }, jwtSecret, { expiresInSeconds: 7_200 })}`,
-  );
   try {
     for (const build of builds) {
       checkpoint();
@@ -315,14 +300,14 @@ async function compare(opts: Options): Promise<Report> {
     }
     for (const build of builds) {
       progress(`${build.name}: warm-up, ${opts.connections} connections, ${opts.warmup} s`);
-      build.warmedUp = (await load(build, opts, tokens, runId, opts.warmup)).confirmed;
+      build.warmedUp = (await load(build, opts, opts.warmup)).confirmed;
     }
     // Each round in the other order, so that neither build always follows the other.
     for (let turn = 0; turn < opts.slices; turn++) {
       for (const build of turn % 2 === 0 ? builds : [...builds].reverse()) {
         checkpoint();
         progress(`slice ${turn + 1}/${opts.slices}: ${build.name}, ${opts.slice} s`);
-        await measureSlice(build, () => load(build, opts, tokens, runId, opts.slice));
+        await measureSlice(build, () => load(build, opts, opts.slice));
       }
     }
     await Promise.all(builds.map((build) => build.service!.stop()));
@@ -331,7 +316,7 @@ async function compare(opts: Options): Promise<Report> {
         progress(`${build.name}: checking the ledger`);
         const checks = await checkLedger(build.databaseUrl, {
           ordinals: [...build.warmedUp, ...build.answered],
-          idempotencyKey: (ordinal) => `compare-${runId}-${ordinal}`,
+          idempotencyKey,
           lessonsPerOrder: opts.lessonsPerOrder,
         });
         return figuresOf(build, checks);

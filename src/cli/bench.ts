@@ -15,16 +15,15 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { signToken } from '../auth/token.service';
 import { loadConfig } from '../config/config';
 import { dropDatabase } from '../database/ensure-database';
 import { prepareDatabase } from '../database/migrate';
 import { dropQueueKeys } from '../queues/drop-queue-keys';
 import { round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
-import { ConfirmRequest, Percentiles, confirmLoad } from './bench/load';
+import { ConfirmRequest, Percentiles, confirmLoad, confirmationSupply } from './bench/load';
 import { PgbenchProtocol, runPgbench } from './bench/pgbench';
-import { SeedShape, lessonIdOf, parentIdOf, seedInstitutions, seedOrderRange } from './bench/seed';
+import { SeedShape, seedInstitutions, seedOrderRange } from './bench/seed';
 import { freePort } from '../common/net/free-port';
 import { EVENT_LOOP_SAMPLING_MS } from '../metrics/event-loop';
 import {
@@ -243,32 +242,19 @@ async function measureService(
   bench: Bench,
 ): Promise<{ figures: ServiceFigures; answered: number[]; idempotencyKey: (n: number) => string }> {
   const { opts } = bench;
-  // Tokens signed up front, so that the load generator spends nothing on them.
   const jwtSecret = randomBytes(24).toString('hex');
-  const tokens = Array.from(
-    { length: opts.orders },
-    (_, order) =>
-      `Bearer ${signToken({ sub: parentIdOf(order), role: 'parent' }, jwtSecret, { expiresInSeconds: 3_600 })}`,
-  );
   const idempotencyKey = (ordinal: number) => `bench-${bench.runId}-${ordinal}`;
-  // Every request a different lesson, in random order (so across institutions and orders).
-  const pool = Int32Array.from({ length: bench.lessonsSeeded }, (_, i) => i);
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  let cursor = 0;
+  const supply = confirmationSupply({
+    lessons: bench.lessonsSeeded,
+    lessonsPerOrder: bench.shape.lessonsPerOrder,
+    jwtSecret,
+    idempotencyKey,
+  });
+  // The first requests, kept for the replay check.
   const issued: ConfirmRequest[] = [];
   const next = (): ConfirmRequest | undefined => {
-    if (cursor >= pool.length) return undefined;
-    const ordinal = pool[cursor++];
-    const request = {
-      ordinal,
-      lessonId: lessonIdOf(ordinal),
-      authorization: tokens[Math.floor(ordinal / bench.shape.lessonsPerOrder)],
-      idempotencyKey: idempotencyKey(ordinal),
-    };
-    if (issued.length < 64) issued.push(request);
+    const request = supply();
+    if (request && issued.length < 64) issued.push(request);
     return request;
   };
 

@@ -4,13 +4,49 @@
  * is recorded per response (autocannon's own histogram rounds to whole milliseconds).
  */
 import autocannon, { Instance } from 'autocannon';
+import { signToken } from '../../auth/token.service';
 import { round } from './args';
+import { lessonIdOf, parentIdOf } from './seed';
 
 export interface ConfirmRequest {
   ordinal: number;
   lessonId: string;
   authorization: string;
   idempotencyKey: string;
+}
+
+/**
+ * The confirmations of seeded lessons 0 .. lessons-1, each once, in random order (so across
+ * institutions and orders), with their parents' tokens, signed up front so that the load
+ * generator spends nothing on them; then undefined.
+ */
+export function confirmationSupply(options: {
+  lessons: number;
+  lessonsPerOrder: number;
+  jwtSecret: string;
+  idempotencyKey: (ordinal: number) => string;
+}): () => ConfirmRequest | undefined {
+  const pool = Int32Array.from({ length: options.lessons }, (_, i) => i);
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  const tokens = Array.from(
+    { length: Math.ceil(options.lessons / options.lessonsPerOrder) },
+    (_, order) =>
+      `Bearer ${signToken({ sub: parentIdOf(order), role: 'parent' }, options.jwtSecret, { expiresInSeconds: 7_200 })}`,
+  );
+  let cursor = 0;
+  return () => {
+    if (cursor >= pool.length) return undefined;
+    const ordinal = pool[cursor++];
+    return {
+      ordinal,
+      lessonId: lessonIdOf(ordinal),
+      authorization: tokens[Math.floor(ordinal / options.lessonsPerOrder)],
+      idempotencyKey: options.idempotencyKey(ordinal),
+    };
+  };
 }
 
 export interface LoadResult {
