@@ -64,7 +64,7 @@ const DEFAULTS = {
 const QUICK: typeof DEFAULTS = {
   institutions: 4,
   orders: 100,
-  lessons: 6_000,
+  lessons: 12_000,
   connections: 8,
   duration: 5,
   warmup: 2,
@@ -527,12 +527,12 @@ function text(report: Report): string {
       `PostgreSQL ${service.databaseCpuMsPerConfirmation ?? '?'} ms; ` +
       `machine busy ${service.machineCpuBusyPercent}%`,
     `          batches ${service.batches.count}, ${service.batches.meanSize} confirmations each; ` +
-      `lessons changed between read and write ${service.batches.conflicts}, ` +
+      `left awaiting by their statement and run again one by one ${service.batches.conflicts}, ` +
       `batches run again one by one ${service.batches.fallbacks}`,
     `          in the API, mean: a confirmation ${service.batches.meanMs.request ?? '-'} ms, of which ` +
-      `waiting for a batch ${service.batches.meanMs.wait ?? '-'} ms, its read ` +
-      `${service.batches.meanMs.read ?? '-'} ms, its statement and commit ` +
-      `${service.batches.meanMs.write ?? '-'} ms`,
+      `waiting for a batch ${service.batches.meanMs.wait ?? '-'} ms, its statement and commit ` +
+      `${service.batches.meanMs.write ?? '-'} ms, its read ` +
+      `${service.batches.meanMs.read ?? '-'} ms (of the lessons it did not confirm, if any)`,
     `          API event loop late by p50 ${service.apiEventLoopDelayMs.p50} ms, ` +
       `p99 ${service.apiEventLoopDelayMs.p99} ms, max ${service.apiEventLoopDelayMs.max} ms`,
     `limit     ${limit.tps} transactions/s (${limit.transactions}, ${limit.tool})  ` +

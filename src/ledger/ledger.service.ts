@@ -101,29 +101,36 @@ export function balanceOf(row: AccountRow): AccountBalance {
 
 /**
  * The ledger's part of a statement that resolves holds: the CTEs `request`, `tx` and `postings`,
- * their values bound with `bind`. One ledger transaction per command whose hold is still pending,
- * and, when the statement's other parts leave it in, `keep` (a condition on `r.pending_id`): it
- * cancels the hold ('resolved') and, when posting, moves its money ('posted'). `tx` returns
- * (id, pending_id) of each. The postings go in in account order (the posting trigger locks
- * accounts as it goes), and on each account a hold's cancellation precedes its move, so that no
- * intermediate state counts an amount twice.
+ * their values bound with `bind`, one ledger transaction per command whose hold is still pending
+ * (see resolveRequestedHoldsSql).
  */
 export function resolveHoldsSql(
   bind: Bind,
   commands: ResolveCommand[],
   resolution: 'post' | 'void',
-  keep = 'true',
 ): string {
-  const phase = bind(resolution);
   return `request AS (
     SELECT * FROM unnest(${bind(commands.map((command) => command.pendingId))}::uuid[],
                          ${bind(commands.map((command) => command.kind))}::text[],
                          ${bind(commands.map((command) => command.reference))}::text[],
                          ${bind(commands.map((command) => JSON.stringify(command.metadata ?? {})))}::jsonb[],
                          ${bind(commands.map((command) => command.id ?? null))}::uuid[])
-      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, id, n)
-    WHERE ${keep}),
-  tx AS (
+      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, id, n)),
+  ${resolveRequestedHoldsSql(bind, resolution)}`;
+}
+
+/**
+ * The ledger's part of a statement that resolves the holds its CTE `request` asks for (columns
+ * pending_id, kind, reference, metadata, id (the new transaction's, or null to draw one) and n,
+ * the order to write them in): the CTEs `tx` and `postings`. One ledger transaction per request
+ * whose hold is still pending: it cancels the hold ('resolved') and, when posting, moves its
+ * money ('posted'). `tx` returns (id, pending_id) of each. The postings go in in account order
+ * (the posting trigger locks accounts as it goes), and on each account a hold's cancellation
+ * precedes its move, so that no intermediate state counts an amount twice.
+ */
+export function resolveRequestedHoldsSql(bind: Bind, resolution: 'post' | 'void'): string {
+  const phase = bind(resolution);
+  return `tx AS (
     INSERT INTO ledger_transactions (id, kind, reference, institution_id, pending_id, resolution, metadata)
     SELECT coalesce(r.id, gen_random_uuid()), r.kind, r.reference, t.institution_id, t.id, ${phase}, r.metadata
     FROM request r JOIN ledger_transactions t ON t.id = r.pending_id
@@ -146,7 +153,7 @@ export function resolveHoldsSql(
  * rows); a hold that was not pending is an error.
  */
 export function resolvedIds(
-  commands: ResolveCommand[],
+  commands: Pick<ResolveCommand, 'pendingId'>[],
   rows: { id: string | null; pending_id: string | null }[],
 ): string[] {
   const ids = new Map(rows.map((row) => [row.pending_id, row.id]));

@@ -3,18 +3,46 @@
  * settlement_payable, pending); a release posts the hold, a refund voids it. A bonus lesson
  * (fee 0) has no hold and books nothing.
  */
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Bind } from '../database/binder';
-import { LedgerService, ResolveCommand, resolveHoldsSql } from '../ledger/ledger.service';
+import { domainErrorFromDatabase } from '../common/errors/database-errors';
+import { Bind, binder } from '../database/binder';
+import { queryPrepared } from '../database/query-prepared';
+import { LedgerService, resolveRequestedHoldsSql, resolvedIds } from '../ledger/ledger.service';
 import type { Order } from '../orders/entities/order.entity';
 import type { Lesson } from './lesson.entity';
 
-/** Lessons' fee releases, planned: see LessonLedger.releasesOf. */
-export interface Releases {
-  ids: (string | null)[];
-  commands: ResolveCommand[];
+/** How a lesson's hold is resolved: posted (its fee released) or voided (refunded). */
+export type LessonResolution = 'post' | 'void';
+
+/** The ledger transaction of each resolution: its kind, and its reference after the lesson id. */
+const RESOLUTIONS = {
+  post: { kind: 'lesson_release', reference: 'release' },
+  void: { kind: 'lesson_void', reference: 'void' },
+} as const;
+
+/**
+ * The ledger's part of a statement that resolves lessons' holds, the one way a lesson's hold is
+ * posted or voided: the CTE `request`, one per lesson of `lessons` that holds a fee and meets
+ * `keep`, then the ledger's `tx` (returning id and pending_id) and `postings`. `lessons` names a
+ * CTE with the columns id, order_id, hold_transaction_id, settle_transaction_id (the resolving
+ * transaction's id, or null to draw one) and n (the order to write them in).
+ */
+export function lessonResolutionSql(
+  bind: Bind,
+  resolution: LessonResolution,
+  lessons: string,
+  keep = 'true',
+): string {
+  const { kind, reference } = RESOLUTIONS[resolution];
+  return `request AS (
+    SELECT hold_transaction_id AS pending_id, ${bind(kind)}::text AS kind,
+           'lesson:' || id || ${bind(`:${reference}`)}::text AS reference,
+           jsonb_build_object('lessonId', id, 'orderId', order_id) AS metadata,
+           settle_transaction_id AS id, n
+    FROM ${lessons}
+    WHERE hold_transaction_id IS NOT NULL AND ${keep}),
+  ${resolveRequestedHoldsSql(bind, resolution)}`;
 }
 
 @Injectable()
@@ -45,50 +73,37 @@ export class LessonLedger {
   }
 
   /** Moves the held fee to the institution for good; returns the posting transaction id. */
-  async release(manager: EntityManager, lesson: Lesson): Promise<string | null> {
-    const [command] = this.releasesOf([lesson]).commands;
-    return command ? this.ledger.postPending(manager, command) : null;
-  }
-
-  /**
-   * The releases of many lessons' held fees: `ids` are the posting transactions' ids (null for a
-   * bonus lesson, which holds nothing), chosen here, so that a confirmation can record them in the
-   * statement that writes the ledger (see releaseSql).
-   */
-  releasesOf(lessons: Lesson[]): Releases {
-    const commands: ResolveCommand[] = [];
-    const ids = lessons.map((lesson) => {
-      if (lesson.holdTransactionId === null) return null;
-      const id = randomUUID();
-      commands.push({
-        id,
-        pendingId: lesson.holdTransactionId,
-        kind: 'lesson_release',
-        reference: `lesson:${lesson.id}:release`,
-        metadata: { lessonId: lesson.id, orderId: lesson.orderId },
-      });
-      return id;
-    });
-    return { ids, commands };
-  }
-
-  /**
-   * The ledger's part of a statement releasing `releases` (the CTEs of resolveHoldsSql: `tx`
-   * returns each release's id and pending_id, the hold). `keep`, a condition on `r.pending_id`,
-   * can leave holds out.
-   */
-  releaseSql(bind: Bind, releases: Releases, keep?: string): string {
-    return resolveHoldsSql(bind, releases.commands, 'post', keep);
+  release(manager: EntityManager, lesson: Lesson): Promise<string | null> {
+    return this.resolve(manager, lesson, 'post');
   }
 
   /** Returns the held fee to the order's escrow; returns the voiding transaction id. */
   refund(manager: EntityManager, lesson: Lesson): Promise<string | null> {
-    if (lesson.holdTransactionId === null) return Promise.resolve(null);
-    return this.ledger.voidPending(manager, {
-      pendingId: lesson.holdTransactionId,
-      kind: 'lesson_void',
-      reference: `lesson:${lesson.id}:void`,
-      metadata: { lessonId: lesson.id, orderId: lesson.orderId },
-    });
+    return this.resolve(manager, lesson, 'void');
+  }
+
+  /** One lesson's hold resolved; the caller holds the lesson's lock. */
+  private async resolve(
+    manager: EntityManager,
+    lesson: Lesson,
+    resolution: LessonResolution,
+  ): Promise<string | null> {
+    const pendingId = lesson.holdTransactionId;
+    if (pendingId === null) return null;
+    const params: unknown[] = [];
+    const bind = binder(params);
+    const text = `WITH lesson AS (
+        SELECT id, order_id, hold_transaction_id, NULL::uuid AS settle_transaction_id, 1 AS n
+        FROM lessons WHERE id = ${bind(lesson.id)}),
+      ${lessonResolutionSql(bind, resolution, 'lesson')}
+      SELECT id, pending_id FROM tx`;
+    let rows: { id: string; pending_id: string }[];
+    try {
+      rows = await queryPrepared(manager, `lessons.${resolution}`, text, params);
+    } catch (error) {
+      throw domainErrorFromDatabase(error) ?? error;
+    }
+    const [id] = resolvedIds([{ pendingId }], rows);
+    return id;
   }
 }

@@ -108,12 +108,6 @@ export async function lockLesson(
 /** A parent's lesson in a batch: `lessonId/parentId`. */
 export const parentLessonKey = (lessonId: string, parentId: string) => `${lessonId}/${parentId}`;
 
-/** A lesson as read, with the version of its row (its xmin): a later write can require it. */
-export interface ReadLesson {
-  lesson: Lesson;
-  rowVersion: string;
-}
-
 /**
  * Many parents' lessons at once, each only if it is that parent's, without locking them. Returns
  * them by parentLessonKey: a lesson asked for by two parents is found only under its own.
@@ -121,12 +115,12 @@ export interface ReadLesson {
 export async function readParentLessons(
   manager: EntityManager,
   requests: { lessonId: string; parentId: string }[],
-): Promise<Map<string, ReadLesson>> {
+): Promise<Map<string, Lesson>> {
   if (requests.length === 0) return new Map();
   const name = 'lessons.read.parents';
   let text = builtStatements.get(name);
   if (text === undefined) {
-    text = `SELECT ${lessonColumns(manager)}, l.xmin::text AS row_version, r.parent_id AS requested_by
+    text = `SELECT ${lessonColumns(manager)}, r.parent_id AS requested_by
       FROM unnest($1::uuid[], $2::text[]) AS r(lesson_id, parent_id)
       JOIN lessons l ON l.id = r.lesson_id
       JOIN orders o ON o.id = l.order_id AND o.parent_id = r.parent_id`;
@@ -136,17 +130,12 @@ export async function readParentLessons(
     requests.map((request) => request.lessonId),
     requests.map((request) => request.parentId),
   ]);
-  const read = new Map<string, ReadLesson>();
-  for (const row of rows) {
-    const lesson = lessonFromRow(manager, row);
-    // A missing version would read as "the caller holds the lock" where it is written.
-    if (typeof row.row_version !== 'string') throw new Error(`no row version for ${lesson.id}`);
-    read.set(parentLessonKey(lesson.id, row.requested_by as string), {
-      lesson,
-      rowVersion: row.row_version,
-    });
-  }
-  return read;
+  return new Map(
+    rows.map((row) => {
+      const lesson = lessonFromRow(manager, row);
+      return [parentLessonKey(lesson.id, row.requested_by as string), lesson];
+    }),
+  );
 }
 
 /** Confirming or disputing needs a lesson awaiting confirmation; each other state has its code. */

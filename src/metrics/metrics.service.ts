@@ -2,7 +2,7 @@
  * Prometheus metrics (DESIGN.md §7), in a registry of this application's own (so that two
  * applications in one process, as in the tests, do not share counters): Node's process metrics,
  * HTTP request durations by route, the sizes of confirmation batches and where a confirmation's
- * time goes (waiting for its batch, the batch's read and write), and, read when scraped, the
+ * time goes (waiting for its batch, the batch's statement and read), and, read when scraped, the
  * jobs waiting in each queue and the ledger transactions not yet sealed.
  */
 import { Injectable } from '@nestjs/common';
@@ -36,7 +36,10 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** Where a confirmation's time goes: waiting for its batch, then its batch's read and write. */
+  /**
+   * Where a confirmation's time goes: waiting for its batch, then its batch's statement, then the
+   * batch's read of the lessons the statement did not confirm, if any.
+   */
   readonly confirmationWait = this.confirmationStep(
     'escrow_confirmation_wait_seconds',
     'How long a lesson confirmation waited for a batch to start (a retried one, again for its retry)',
@@ -44,7 +47,7 @@ export class MetricsService {
 
   readonly confirmationRead = this.confirmationStep(
     'escrow_confirmation_read_seconds',
-    'How long a confirmation batch took to read its lessons, failed reads included',
+    'How long a confirmation batch took to read the lessons its statement did not confirm (to answer each with its reason), failed reads included',
   );
 
   readonly confirmationWrite = this.confirmationStep(
@@ -60,7 +63,7 @@ export class MetricsService {
 
   readonly confirmationConflicts = new Counter({
     name: 'escrow_confirmation_conflicts_total',
-    help: 'Lessons of a confirmation batch changed between its read and its write, confirmed again one at a time',
+    help: 'Lessons a confirmation batch statement left awaiting confirmation, confirmed again one at a time',
     registers: [this.registry],
   });
 

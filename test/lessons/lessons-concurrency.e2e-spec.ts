@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import type { Principal } from '../../src/auth/principal';
 import { CONFIRMATION_BATCHING, ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
 import { MetricsService } from '../../src/metrics/metrics.service';
@@ -28,7 +28,7 @@ const RACERS = 20;
 /** ConfirmLesson's private work of a batch, for the tests that fail or race it. */
 interface BatchWork {
   confirmCandidates: (...args: unknown[]) => Promise<void>;
-  writeConfirmations: (...args: unknown[]) => Promise<Map<string, unknown>>;
+  writeConfirmations: (...args: unknown[]) => Promise<unknown[]>;
 }
 
 describe('lessons: concurrency', () => {
@@ -178,133 +178,24 @@ describe('lessons: concurrency', () => {
     }
   });
 
-  /**
-   * Runs `change` once, between the read and the statement of the first batch that confirms
-   * `lessonId`.
-   */
-  function changeBeforeTheBatchWrites(lessonId: string, change: () => Promise<unknown>) {
-    const confirmLesson = t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson);
-    const write = confirmLesson.writeConfirmations.bind(confirmLesson);
-    let changed = false;
-    return jest
-      .spyOn(confirmLesson, 'writeConfirmations')
-      .mockImplementation(async (manager: unknown, items: unknown) => {
-        if (
-          !changed &&
-          (items as { lesson: { id: string } }[]).some((i) => i.lesson.id === lessonId)
-        ) {
-          changed = true;
-          await change();
-        }
-        return write(manager, items);
-      });
-  }
-
   const conflictsSoFar = async () =>
     (await t.app.get(MetricsService).confirmationConflicts.get()).values[0]?.value ?? 0;
 
-  it('confirms on its own a lesson whose row changed after the batch read it, as it is now', async () => {
-    const paid = await paidOrder(dataSource);
-    const lessonId = await recordedLesson(paid);
-    const conflicts = await conflictsSoFar();
-    const spy = changeBeforeTheBatchWrites(lessonId, () =>
-      dataSource.query(`UPDATE lessons SET note = 'Moved to room 2.' WHERE id = $1`, [lessonId]),
-    );
-    const key = randomUUID();
-    const parent = as.parent(paid.order.parentId);
-    try {
-      const response = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
-      expect(response.status).toBe(200);
-      // Answered from the row as it is now, not as the batch read it.
-      expect(response.body).toMatchObject({ status: 'confirmed', note: 'Moved to room 2.' });
-      const retry = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
-      expect(retry.body).toEqual(response.body);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(await conflictsSoFar()).toBe(conflicts + 1);
-    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
-  });
-
-  it('refuses a confirmation whose lesson was disputed after the batch read it, storing no key', async () => {
-    const paid = await paidOrder(dataSource);
-    const lessonId = await recordedLesson(paid);
-    const conflicts = await conflictsSoFar();
-    const parent = as.parent(paid.order.parentId);
-    const spy = changeBeforeTheBatchWrites(lessonId, () =>
-      lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, { reason: 'No.' }).expect(200),
-    );
-    const key = randomUUID();
-    try {
-      const response = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
-      expect(response.status).toBe(409);
-      expect(response.body.code).toBe('LESSON_DISPUTED');
-    } finally {
-      spy.mockRestore();
-    }
-    expect(await conflictsSoFar()).toBe(conflicts + 1);
-    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1 });
-    const stored = await dataSource.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key]);
-    expect(stored).toHaveLength(0);
-    expect((await lessonRow(t, lessonId))?.status).toBe('disputed');
-  });
-
-  it('answers a lesson asked for twice in a batch after it, from what the batch did', async () => {
-    const paid = await paidOrder(dataSource);
-    const [first, second, lessonId] = [
-      await recordedLesson(paid, 72),
-      await recordedLesson(paid, 71),
-      await recordedLesson(paid, 70),
-    ];
-    const parent = as.parent(paid.order.parentId);
-    const principal: Principal = { sub: paid.order.parentId, role: 'parent' };
-    let disputed = false;
-    // The lesson is disputed after its batch read it and before the batch writes.
-    const spy = changeBeforeTheBatchWrites(lessonId, async () => {
-      disputed = true;
-      await lessonCommand(t, parent, `/v1/lessons/${lessonId}/dispute`, { reason: 'No.' }).expect(
-        200,
-      );
-    });
-    try {
-      // The first two take the batches in flight; the lesson, asked for twice, waits and goes
-      // out twice in one batch.
-      const answers = await Promise.allSettled(
-        [first, second, lessonId, lessonId].map((id) =>
-          t.app.get(ConfirmLesson).execute({ principal, lessonId: id }),
-        ),
-      );
-      expect(answers.slice(0, 2).map((answer) => answer.status)).toEqual([
-        'fulfilled',
-        'fulfilled',
-      ]);
-      for (const answer of answers.slice(2)) {
-        expect(answer).toMatchObject({ status: 'rejected', reason: { code: 'LESSON_DISPUTED' } });
-      }
-    } finally {
-      spy.mockRestore();
-    }
-    expect(disputed).toBe(true);
-    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1 });
-  });
-
-  it('confirms on its own a lesson changed while the batch statement waited for its lock', async () => {
-    const paid = await paidOrder(dataSource);
-    const lessonId = await recordedLesson(paid);
-    const conflicts = await conflictsSoFar();
+  /**
+   * Runs `change` in a transaction that holds `lessonId`'s row lock until a confirmation
+   * statement waits for it, then commits; returns the response to `confirm`, sent meanwhile.
+   */
+  async function changeWhileTheStatementWaits(
+    lessonId: string,
+    change: (holder: QueryRunner) => Promise<unknown>,
+    confirm: () => Promise<request.Response>,
+  ): Promise<request.Response> {
     const holder = dataSource.createQueryRunner();
     await holder.connect();
     try {
       await holder.startTransaction();
-      await holder.query(`UPDATE lessons SET note = 'Moved to room 3.' WHERE id = $1`, [lessonId]);
-      const confirming = lessonCommand(
-        t,
-        as.parent(paid.order.parentId),
-        `/v1/lessons/${lessonId}/confirm`,
-        {},
-        randomUUID(),
-      ).then((response) => response); // sent now: a request goes out when awaited
-      // The batch read the lesson as it was, and its statement now waits for the row lock.
+      await holder.query('SELECT 1 FROM lessons WHERE id = $1 FOR UPDATE', [lessonId]);
+      const confirming = confirm();
       await eventually(async () => {
         const [{ waiting }] = await dataSource.query(
           `SELECT count(*)::int AS waiting FROM pg_stat_activity
@@ -312,13 +203,119 @@ describe('lessons: concurrency', () => {
         );
         return waiting > 0 ? true : undefined;
       });
+      await change(holder);
       await holder.commitTransaction();
-      const response = await confirming;
-      expect(response.status).toBe(200);
-      expect(response.body).toMatchObject({ status: 'confirmed', note: 'Moved to room 3.' });
+      return await confirming;
     } finally {
       if (holder.isTransactionActive) await holder.rollbackTransaction();
       await holder.release();
+    }
+  }
+
+  it('confirms a lesson changed while the batch statement waited for its lock, as it is now', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const conflicts = await conflictsSoFar();
+    const key = randomUUID();
+    const parent = as.parent(paid.order.parentId);
+    const confirm = () => lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
+    const response = await changeWhileTheStatementWaits(
+      lessonId,
+      (holder) =>
+        holder.query(`UPDATE lessons SET note = 'Moved to room 3.' WHERE id = $1`, [lessonId]),
+      // sent now: a supertest request goes out when awaited
+      () => confirm().then((sent) => sent),
+    );
+    expect(response.status).toBe(200);
+    // Answered, and stored, from the row as the other transaction left it.
+    expect(response.body).toMatchObject({ status: 'confirmed', note: 'Moved to room 3.' });
+    expect((await confirm()).body).toEqual(response.body);
+    expect(await conflictsSoFar()).toBe(conflicts);
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+  });
+
+  it('refuses a confirmation whose lesson was disputed while the statement waited, storing no key', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const key = randomUUID();
+    const parent = as.parent(paid.order.parentId);
+    const response = await changeWhileTheStatementWaits(
+      lessonId,
+      (holder) =>
+        holder.query(
+          `UPDATE lessons SET status = 'disputed', dispute_reason = 'No.', disputed_at = now()
+           WHERE id = $1`,
+          [lessonId],
+        ),
+      () => lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key).then((r) => r),
+    );
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe('LESSON_DISPUTED');
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1 });
+    const stored = await dataSource.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key]);
+    expect(stored).toHaveLength(0);
+    expect((await lessonRow(t, lessonId))?.status).toBe('disputed');
+  });
+
+  it('confirms a lesson asked for twice in a batch once, and answers the other after it', async () => {
+    const paid = await paidOrder(dataSource);
+    const [first, second, lessonId] = [
+      await recordedLesson(paid, 72),
+      await recordedLesson(paid, 71),
+      await recordedLesson(paid, 70),
+    ];
+    const principal: Principal = { sub: paid.order.parentId, role: 'parent' };
+    const keys = [randomUUID(), randomUUID()];
+    // The first two take the batches in flight; the lesson, asked for twice with two keys, waits
+    // and goes out twice in one batch.
+    const answers = await Promise.allSettled(
+      [first, second, lessonId, lessonId].map((id, i) =>
+        t.app.get(ConfirmLesson).execute({
+          principal,
+          lessonId: id,
+          idempotency:
+            i < 2
+              ? undefined
+              : { scope: principal.sub, key: keys[i - 2], fingerprint: 'f', statusCode: 200 },
+        }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
+    expect(answers[3]).toMatchObject({ reason: { code: 'LESSON_ALREADY_CONFIRMED' } });
+    const stored = await dataSource.query('SELECT key FROM idempotency_keys WHERE key = ANY($1)', [
+      keys,
+    ]);
+    expect(stored).toEqual([{ key: keys[0] }]);
+    expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });
+  });
+
+  it('confirms on its own a lesson the batch statement left awaiting confirmation', async () => {
+    const paid = await paidOrder(dataSource);
+    const lessonId = await recordedLesson(paid);
+    const conflicts = await conflictsSoFar();
+    // As if the statement had found the lesson otherwise than it is read after it.
+    const confirmLesson = t.app.get<ConfirmLesson, BatchWork>(ConfirmLesson);
+    const spy = jest
+      .spyOn(confirmLesson, 'writeConfirmations')
+      .mockImplementationOnce((_manager: unknown, items: unknown) =>
+        Promise.resolve((items as unknown[]).map(() => undefined)),
+      );
+    const key = randomUUID();
+    const parent = as.parent(paid.order.parentId);
+    try {
+      const response = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ id: lessonId, status: 'confirmed' });
+      expect(spy).toHaveBeenCalledTimes(2); // the batch, then the lesson on its own
+      const retry = await lessonCommand(t, parent, `/v1/lessons/${lessonId}/confirm`, {}, key);
+      expect(retry.body).toEqual(response.body);
+    } finally {
+      spy.mockRestore();
     }
     expect(await conflictsSoFar()).toBe(conflicts + 1);
     expect(await ledgerKindsOf(t, lessonId)).toEqual({ lesson_hold: 1, lesson_release: 1 });

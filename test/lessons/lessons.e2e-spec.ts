@@ -6,6 +6,10 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { LedgerService } from '../../src/ledger/ledger.service';
+import { lockLesson } from '../../src/lessons/lesson-scope';
+import { lessonDtoSql, toLessonDto } from '../../src/lessons/lesson-view.dto';
+import { LESSON_STATUSES, Lesson } from '../../src/lessons/lesson.entity';
+import { ConfirmLesson } from '../../src/lessons/usecases/confirm-lesson';
 import { createInstitution, createOrder, isoDate, tokens } from '../support/factories';
 import { LedgerTestApp, closeWithBooksBalanced, createLedgerTestApp } from '../support/ledger-app';
 import {
@@ -503,6 +507,91 @@ describe('lessons (HTTP)', () => {
         .set('Authorization', auditorOf(paid))
         .expect(404);
       expect(missing.body.code).toBe('LESSON_NOT_FOUND');
+    });
+  });
+
+  /**
+   * A confirmation's answer is built in SQL (lessonDtoSql), so that its statement can store it
+   * under the request's key; every other answer is toLessonDto's. They must be the same text for
+   * a lesson in every state, with and without its optional fields.
+   */
+  describe('the answer built in SQL', () => {
+    /** Lessons in every state, their optional fields both set and unset; returns their ids. */
+    async function lessonsInEveryState(): Promise<string[]> {
+      const paid = await paidOrder(dataSource, { order: { lessonsPaid: 8, bonusLessons: 2 } });
+      const ids: string[] = [];
+      const next = async (note?: string) => {
+        ids.push((await record(paid, 600 - ids.length, note)).id);
+        return ids[ids.length - 1];
+      };
+      await next(); // awaiting confirmation, no note
+      await next('Fractions, chapter 3 — "quoted", \\ back-slashed, 分数'); // awaiting, a note
+      const rated = await next('Rated.');
+      await confirm(paid, rated, {
+        rating: 5,
+        comment: 'Clear "explanations".\nThank you.',
+      }).expect(200);
+      const plain = await next();
+      await confirm(paid, plain).expect(200);
+      const automatic = await next();
+      await dataSource.transaction(async (manager) => {
+        const lesson = await lockLesson(manager, automatic);
+        await t.app.get(ConfirmLesson).confirmLocked(manager, lesson, {
+          status: 'auto_confirmed',
+          by: 'system',
+          at: new Date(),
+          rule: 'autoConfirmWorkingDays=15',
+        });
+      });
+      const disputed = await next();
+      await dispute(paid, disputed).expect(200);
+      for (const outcome of ['release', 'refund'] as const) {
+        const resolved = await next();
+        await dispute(paid, resolved).expect(200);
+        await resolve(paid, resolved, outcome).expect(200);
+      }
+      // The bonus lessons (fee 0): one confirmed, one awaiting.
+      await next();
+      const bonus = await next();
+      await confirm(paid, bonus).expect(200);
+      // Times to the microsecond, as now() writes them, and at the edges of a millisecond.
+      await dataSource.query(
+        `UPDATE lessons SET created_at = '2026-03-02 10:30:00.123999+00',
+                            delivered_at = '2026-03-02 09:00:00.000001+00',
+                            confirmed_at = '2026-03-02 23:59:59.999999+00'
+         WHERE id = $1`,
+        [plain],
+      );
+      return ids;
+    }
+
+    it('writes every lesson as toLessonDto does, to the character', async () => {
+      const ids = await lessonsInEveryState();
+      const rows: { id: string; json: string }[] = await dataSource.query(
+        `SELECT l.id, row_to_json(d)::text AS json
+         FROM lessons l CROSS JOIN LATERAL (SELECT ${lessonDtoSql('l')}) d
+         WHERE l.id = ANY($1)`,
+        [ids],
+      );
+      expect(rows).toHaveLength(ids.length);
+      const lessons = await dataSource.getRepository(Lesson).findBy(ids.map((id) => ({ id })));
+      expect(new Set(lessons.map((lesson) => lesson.status))).toEqual(new Set(LESSON_STATUSES));
+      expect(new Set(lessons.map((lesson) => lesson.feeFen === 0))).toEqual(new Set([true, false]));
+      const expected = new Map(
+        lessons.map((lesson) => [lesson.id, JSON.stringify(toLessonDto(lesson))]),
+      );
+      for (const row of rows) expect(row.json).toBe(expected.get(row.id));
+    });
+
+    it('answers a confirmation as reading the lesson answers afterwards', async () => {
+      const paid = await paidOrder(dataSource);
+      const { id } = await record(paid, 60, 'Geometry.');
+      const confirmed = await confirm(paid, id, { rating: 4 }).expect(200);
+      const read = await request(t.http)
+        .get(`/v1/lessons/${id}`)
+        .set('Authorization', parentOf(paid))
+        .expect(200);
+      expect(confirmed.text).toBe(read.text);
     });
   });
 });

@@ -33,11 +33,11 @@ describe('operations: metrics', () => {
       deliveredAt: minutesAgo(30),
     }).expect(201);
     const lessonId = recorded.body.id as string;
-    await lessonCommand(
-      t,
-      as.parent(paid.order.parentId),
-      `/v1/lessons/${lessonId}/confirm`,
-    ).expect(200);
+    const confirm = () =>
+      lessonCommand(t, as.parent(paid.order.parentId), `/v1/lessons/${lessonId}/confirm`);
+    await confirm().expect(200);
+    // Again: the second batch's statement confirms nothing, and it reads the lesson to say why.
+    await confirm().expect(409);
     await request(t.http).get(`/v1/lessons/${randomUUID()}`).expect(401);
     await request(t.http).get('/no/such/route').expect(404);
 
@@ -73,11 +73,13 @@ describe('operations: metrics', () => {
       ),
     ).toBe(1);
     expect(text).not.toContain(lessonId);
-    expect(sample(text, 'escrow_confirmation_batch_size_count')).toBe(1);
-    // The confirmation's steps: its wait for the batch, the batch's read and its statement.
-    for (const step of ['wait', 'read', 'write']) {
-      expect(sample(text, `escrow_confirmation_${step}_seconds_count`)).toBe(1);
-    }
+    expect(sample(text, 'escrow_confirmation_batch_size_count')).toBe(2);
+    expect(sample(text, 'escrow_confirmation_batch_size_sum')).toBe(1);
+    // The confirmations' steps: each waited for its batch, each batch ran its statement, and the
+    // second read its lesson after it.
+    expect(sample(text, 'escrow_confirmation_wait_seconds_count')).toBe(2);
+    expect(sample(text, 'escrow_confirmation_write_seconds_count')).toBe(2);
+    expect(sample(text, 'escrow_confirmation_read_seconds_count')).toBe(1);
     expect(sample(text, 'escrow_confirmation_read_seconds_sum')).toBeGreaterThan(0);
     expect(sample(text, 'escrow_confirmation_write_seconds_sum')).toBeGreaterThan(0);
     expect(sample(text, 'escrow_queue_jobs', 'queue="bank-instructions",state="failed"')).toBe(0);

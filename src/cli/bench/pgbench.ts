@@ -1,15 +1,93 @@
 /**
- * The raw-SQL limit: pgbench runs confirm-lesson.sql (the service's statements for one
- * confirmation) against the same database, at the same concurrency, and logs each transaction's
- * latency so that its percentiles sit beside the service's.
+ * The raw-SQL limit: pgbench runs the service's statement for one confirmation (pgbenchScript)
+ * against the same database, at the same concurrency, and logs each transaction's latency so
+ * that its percentiles sit beside the service's.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { binder } from '../../database/binder';
+import { confirmationSql } from '../../lessons/usecases/confirm-lesson';
 import { Percentiles, percentiles } from './load';
+import { lessonIdSql, parentIdSql } from './seed';
 
-export const PGBENCH_SCRIPT = join(__dirname, 'confirm-lesson.sql');
+/** Stand-ins for a confirmation's values, each written in the script as pgbench computes it. */
+const PER_TRANSACTION = new Map<unknown, string>([
+  ['lesson', lessonIdSql(':n::text')],
+  ['parent', parentIdSql(':o::text')],
+  ['scope', `'parent' || ':' || ${parentIdSql(':o::text')}`],
+  ['key', `'pgbench-' || :n::text`],
+  ['fingerprint', `md5(:n::text)`],
+]);
+const NOW = new Date(0);
+
+/** A value bound to the statement, as SQL in the script. */
+function scriptValue(value: unknown): string {
+  if (Array.isArray(value)) return `ARRAY[${value.map(scriptValue).join(', ')}]`;
+  const computed = PER_TRANSACTION.get(value);
+  if (computed !== undefined) return computed;
+  if (value === NOW) return 'now()';
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return scriptLiteral(value);
+  throw new Error(`no script form for ${JSON.stringify(value)}`);
+}
+
+/**
+ * A string literal pgbench leaves alone: it reads `:name` as a variable anywhere, even inside a
+ * literal, so a colon goes in on its own.
+ */
+const scriptLiteral = (text: string) =>
+  text
+    .split(':')
+    .map((part) => `'${part.replaceAll("'", "''")}'`)
+    .join(" || ':' || ");
+
+/** The statement's own literals, made safe for pgbench as scriptLiteral does. */
+const scriptText = (sql: string) =>
+  sql.replace(/'(?:[^']|'')*'/g, (literal) =>
+    scriptLiteral(literal.slice(1, -1).replaceAll("''", "'")),
+  );
+
+/**
+ * The pgbench script: one transaction is the service's own confirmation statement
+ * (confirmationSql), for one confirmation with an Idempotency-Key, its values computed per
+ * transaction instead of bound; a confirmation it did not make fails the client (\gset wants a
+ * row). So the ratio service/pgbench measures what the service adds around the database work.
+ *
+ * Variables (pgbench -D): clients, base, size, lpo (lessons per order), k=0. Each client takes
+ * the next lesson of its own stride through a pseudorandom permutation of lessons
+ * base .. base+size-1, so no two transactions confirm the same lesson; seed.ts derives lesson
+ * n's id and its parent from n.
+ */
+export function pgbenchScript(): string {
+  const params: unknown[] = [];
+  const text = confirmationSql(
+    binder(params),
+    [
+      {
+        lessonId: 'lesson',
+        parentId: 'parent',
+        confirmation: { status: 'confirmed', by: 'parent', at: NOW, rating: 5 },
+        request: { scope: 'scope', key: 'key', fingerprint: 'fingerprint', statusCode: 200 },
+      },
+    ],
+    'parent',
+  );
+  const statement = scriptText(text).replace(/\$(\d+)/g, (_, index: string) =>
+    scriptValue(params[Number(index) - 1]),
+  );
+  return [
+    '\\set i :k * :clients + :client_id',
+    '\\set k :k + 1',
+    '\\set n :base + permute(:i, :size)',
+    '\\set o :n / :lpo',
+    // One line: pgbench ends a statement at the end of its line.
+    `${statement.replace(/\s+/g, ' ')} \\gset confirmed_`,
+    '',
+  ].join('\n');
+}
 
 export type PgbenchProtocol = 'extended' | 'prepared';
 
@@ -40,6 +118,8 @@ export interface PgbenchResult {
 
 export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
   const logDir = mkdtempSync(join(tmpdir(), 'escrow-bench-pgbench-'));
+  const script = join(logDir, 'confirm-lesson.sql');
+  writeFileSync(script, pgbenchScript());
   const args = [
     '--no-vacuum',
     `--protocol=${run.protocol}`,
@@ -55,7 +135,7 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
     `--define=size=${run.size}`,
     `--define=lpo=${run.lessonsPerOrder}`,
     '--define=k=0',
-    `--file=${PGBENCH_SCRIPT}`,
+    `--file=${script}`,
     run.databaseUrl,
   ];
   try {

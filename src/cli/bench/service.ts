@@ -196,15 +196,19 @@ export interface BatchFigures {
   /** Lessons the batches confirmed. */
   confirmations: number;
   meanSize: number;
-  /** Lessons changed between a batch's read and its write, confirmed again one at a time. */
+  /**
+   * Lessons a batch's statement left awaiting confirmation, confirmed again one at a time (before
+   * batches read after their statement, lessons changed between the read and the statement).
+   */
   conflicts: number;
   /** Batches that failed as a whole and ran again one confirmation at a time. */
   fallbacks: number;
   /**
    * Where a confirmation's time went inside the service, in mean milliseconds: its whole request
    * in the API (from its first byte read to its answer written), and in it waiting for a batch to
-   * start, the batch's read and the batch's statement with its commit. Null where the service
-   * measured none (a build from before it measured them).
+   * start, the batch's statement with its commit and the batch's read (of the lessons its
+   * statement did not confirm; before, of all its lessons, ahead of the statement). Null where
+   * the service measured none (a build from before it measured them, or no read).
    */
   meanMs: {
     request: number | null;

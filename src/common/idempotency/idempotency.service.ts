@@ -7,7 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { binder, Bind } from '../../database/binder';
+import { binder } from '../../database/binder';
 import { queryPrepared } from '../../database/query-prepared';
 import { CommonErrorCode, commonError } from '../errors/domain.exception';
 
@@ -33,20 +33,13 @@ export interface StoredEntry {
 }
 
 /**
- * The INSERT storing `entries`' responses, its values bound with `bind`, for a statement that
- * also does their work; `keep`, a condition on `s.n` (an entry's position in `entries`, from 1),
- * can leave entries out. Returns the stored (scope, key); a key already taken fails the statement.
+ * The INSERT storing the responses in `rows` (a table expression with the columns scope, key,
+ * fingerprint, status_code and response), for a statement that also does their work. Returns the
+ * stored (scope, key); a key already taken fails the statement.
  */
-export function storeResponsesSql(bind: Bind, entries: StoredEntry[], keep = 'true'): string {
+export function storeResponsesSql(rows: string): string {
   return `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
-    SELECT s.scope, s.key, s.fingerprint, s.status_code, s.response
-    FROM unnest(${bind(entries.map(({ request }) => request.scope))}::text[],
-                ${bind(entries.map(({ request }) => request.key))}::text[],
-                ${bind(entries.map(({ request }) => request.fingerprint))}::text[],
-                ${bind(entries.map(({ request }) => request.statusCode))}::int[],
-                ${bind(entries.map(({ response }) => JSON.stringify(response ?? null)))}::json[])
-      WITH ORDINALITY AS s(scope, key, fingerprint, status_code, response, n)
-    WHERE ${keep}
+    SELECT scope, key, fingerprint, status_code, response FROM ${rows}
     RETURNING scope, key`;
 }
 
@@ -95,12 +88,15 @@ export class IdempotencyService {
   async store(manager: EntityManager, entries: StoredEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const params: unknown[] = [];
-    await queryPrepared(
-      manager,
-      'idempotency.store',
-      storeResponsesSql(binder(params), entries),
-      params,
-    );
+    const bind = binder(params);
+    const column = <T>(value: (entry: StoredEntry) => T) => bind(entries.map(value));
+    const text = storeResponsesSql(`unnest(${column(({ request }) => request.scope)}::text[],
+                ${column(({ request }) => request.key)}::text[],
+                ${column(({ request }) => request.fingerprint)}::text[],
+                ${column(({ request }) => request.statusCode)}::int[],
+                ${column(({ response }) => JSON.stringify(response ?? null))}::json[])
+      AS s(scope, key, fingerprint, status_code, response)`);
+    await queryPrepared(manager, 'idempotency.store', text, params);
   }
 
   /** The stored responses of these requests' keys, by idempotencyIdentity. */

@@ -7,22 +7,21 @@ import { domainErrorFromDatabase } from '../../common/errors/database-errors';
 import {
   IdempotencyService,
   IdempotentRequest,
-  StoredEntry,
   idempotencyIdentity,
   storeResponsesSql,
 } from '../../common/idempotency/idempotency.service';
-import { binder } from '../../database/binder';
+import { Bind, binder } from '../../database/binder';
 import { queryPrepared } from '../../database/query-prepared';
 import { resolvedIds } from '../../ledger/ledger.service';
 import { MetricsService, timed } from '../../metrics/metrics.service';
-import { LessonLedger } from '../lesson-ledger';
+import { lessonResolutionSql } from '../lesson-ledger';
 import {
   assertAwaitingConfirmation,
   lockLesson,
   parentLessonKey,
   readParentLessons,
 } from '../lesson-scope';
-import { LessonDto, toLessonDto } from '../lesson-view.dto';
+import { LessonDto, lessonDtoSql } from '../lesson-view.dto';
 import { Lesson } from '../lesson.entity';
 import { LessonErrorCode, lessonError } from '../lessons.errors';
 
@@ -71,38 +70,112 @@ function settledSync<T>(work: () => T): BatchOutcome<T> {
   }
 }
 
-/**
- * A lesson the confirmation statement may confirm (`l`, with its confirmation `c`): still awaiting
- * confirmation and, unless the caller holds its lock (no row version), still the row it was read
- * as. Checked where the statement locks the row and again where it updates it.
- */
-const STILL_AS_READ = `l.status = 'awaiting_confirmation'
-  AND (c.row_version IS NULL OR l.xmin = c.row_version)`;
-
 /** A lesson to confirm, and how. */
-interface Confirming {
-  lesson: Lesson;
+export interface Confirming {
+  lessonId: string;
   confirmation: Confirmation;
-  /** The version of the row the lesson was read as; null when the caller holds its lock. */
-  rowVersion: string | null;
+  /** The parent confirming, whose order the lesson must be of (in the scope 'parent'). */
+  parentId?: string;
   /** The request to answer under its Idempotency-Key, if it has one. */
   request?: IdempotentRequest;
+}
+
+/**
+ * Whose lessons a confirmation statement confirms: each confirmation's parent's own (a lesson of
+ * another parent's order is left as it is), or, for the system's automatic confirmation (its
+ * caller holding the lesson's lock), that lesson.
+ */
+export type ConfirmationScope = 'parent' | 'locked';
+
+/** A row of the confirmation statement: a lesson it confirmed. */
+interface ConfirmedRow {
+  /** The confirmation's place in the statement's list, from 1. */
+  n: string;
+  response: LessonDto;
+  hold_id: string | null;
+  id: string | null;
+  pending_id: string | null;
+}
+
+/**
+ * The statement confirming `items` in one transaction, its values bound with `bind`: a lesson not
+ * in `scope` or no longer awaiting confirmation is left as it is, and so are its key and hold; a
+ * lesson named twice is confirmed once, for one of them. Returns a row per confirmed lesson (see
+ * ConfirmedRow). Its parts, in order:
+ * - `c`: each confirmation, with its request's key, numbered;
+ * - `target`: the lessons to confirm, locked in id order (so that batches cannot deadlock);
+ *   after waiting for a lock, a lesson is checked again as the other transaction left it;
+ * - `confirmed`: their confirmations recorded, each with the id of its release drawn;
+ * - `answered`: each confirmed lesson's answer, built in SQL (lessonDtoSql);
+ * - `keys`: the answers to the keyed requests stored;
+ * - the ledger's `request`, `tx` and `postings`: the confirmed lessons' holds posted, after the
+ *   keys, as the institutions' accounts they lock stay locked until the commit.
+ * The benchmark's pgbench script is this statement, for one confirmation.
+ */
+export function confirmationSql(bind: Bind, items: Confirming[], scope: ConfirmationScope): string {
+  const column = <T>(value: (item: Confirming) => T) => bind(items.map(value));
+  return `WITH c AS (
+      SELECT * FROM unnest(${column((item) => item.lessonId)}::uuid[],
+                           ${column((item) => item.parentId ?? null)}::text[],
+                           ${column((item) => item.confirmation.status)}::text[],
+                           ${column((item) => item.confirmation.at)}::timestamptz[],
+                           ${column((item) => item.confirmation.by)}::text[],
+                           ${column((item) => item.confirmation.rule ?? null)}::text[],
+                           ${column((item) => item.confirmation.rating ?? null)}::smallint[],
+                           ${column((item) => item.confirmation.comment ?? null)}::text[],
+                           ${column((item) => item.request?.scope ?? null)}::text[],
+                           ${column((item) => item.request?.key ?? null)}::text[],
+                           ${column((item) => item.request?.fingerprint ?? null)}::text[],
+                           ${column((item) => item.request?.statusCode ?? null)}::int[])
+        WITH ORDINALITY AS c(id, parent_id, status, confirmed_at, confirmed_by, rule, rating,
+                             comment, key_scope, key, fingerprint, status_code, n)),
+    target AS (
+      SELECT l.id, c.n FROM lessons l JOIN c ON c.id = l.id
+      ${scope === 'parent' ? 'JOIN orders o ON o.id = l.order_id AND o.parent_id = c.parent_id' : ''}
+      WHERE l.status = 'awaiting_confirmation'
+      ORDER BY l.id FOR UPDATE OF l),
+    confirmed AS (
+      UPDATE lessons l
+      SET status = c.status, confirmed_at = c.confirmed_at, confirmed_by = c.confirmed_by,
+          confirmation_rule = c.rule, rating = c.rating, comment = c.comment,
+          settle_transaction_id =
+            CASE WHEN l.hold_transaction_id IS NOT NULL THEN gen_random_uuid() END
+      FROM target JOIN c ON c.n = target.n
+      WHERE l.id = target.id AND l.status = 'awaiting_confirmation'
+      RETURNING l.*, c.n, c.key_scope, c.key, c.fingerprint, c.status_code),
+    answered AS (
+      SELECT l.n, l.id, l.order_id, l.hold_transaction_id, l.settle_transaction_id,
+             l.key_scope AS scope, l.key, l.fingerprint, l.status_code,
+             row_to_json(d) AS response
+      FROM confirmed l CROSS JOIN LATERAL (SELECT ${lessonDtoSql('l')}) d),
+    keys AS (${storeResponsesSql('answered WHERE key IS NOT NULL')}),
+    ${lessonResolutionSql(
+      bind,
+      'post',
+      'answered',
+      // The sub-statements of one statement run in no set order: reading `keys` here puts the
+      // ledger (and the accounts it locks until the commit) after them.
+      '(SELECT count(*) FROM keys) >= 0',
+    )}
+    SELECT answered.n, answered.response, answered.hold_transaction_id AS hold_id,
+           tx.id, tx.pending_id
+    FROM answered LEFT JOIN tx ON tx.pending_id = answered.hold_transaction_id`;
 }
 
 /**
  * A parent confirms a delivered lesson of their own order: its fee is released to the
  * institution. A rating is recorded alongside and never holds the release back (R-APP-01).
  *
- * Concurrent confirmations are grouped (DESIGN.md §7 sizes this path). A batch reads its lessons
- * (each only if it is that parent's) and checks each on its own, so that one refused (not found,
- * already confirmed, disputed) gets its own error and the others go on. Then one statement, its
- * own database transaction, confirms the others: it records the confirmations, stores their
- * Idempotency-Keys and releases their holds, each only for a lesson whose row is still the one
- * read, and every answer waits for its commit. No transaction stays open while this process
- * works, so the institutions' accounts the ledger locks are locked only while that statement
- * runs. A lesson changed since it was read, and a batch whose statement fails as a whole (the
- * database, a key stored meanwhile elsewhere), run again one confirmation per transaction, under
- * the lesson's lock, which gives each its own answer.
+ * Concurrent confirmations are grouped (DESIGN.md §7 sizes this path). One statement, its own
+ * database transaction, confirms a batch: it locks the lessons that are the parents' and await
+ * confirmation, records the confirmations, stores the answers to their Idempotency-Keys and
+ * releases their holds; every answer waits for its commit. No transaction stays open while this
+ * process works, so the institutions' accounts the ledger locks are locked only while that
+ * statement runs. A lesson the statement did not confirm (not found, another parent's, already
+ * confirmed, disputed) is read afterwards to answer with its reason, on its own, while the others
+ * go on. A batch whose statement fails as a whole (the database, a key stored meanwhile
+ * elsewhere) runs again one confirmation per transaction, under the lesson's lock, which gives
+ * each its own answer.
  */
 @Injectable()
 export class ConfirmLesson {
@@ -117,7 +190,6 @@ export class ConfirmLesson {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly idempotency: IdempotencyService,
-    private readonly lessonLedger: LessonLedger,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -129,17 +201,20 @@ export class ConfirmLesson {
   /**
    * The one way a lesson becomes confirmed one at a time, by its parent or automatically: records
    * the confirmation and posts the held fee. The caller holds the row lock and has checked that
-   * the lesson awaits confirmation.
+   * the lesson awaits confirmation; a parent's confirmation names the parent (`parentId`), and
+   * the statement confirms only a lesson of that parent's order.
    */
   async confirmLocked(
     manager: EntityManager,
     lesson: Lesson,
     confirmation: Confirmation,
+    parentId?: string,
   ): Promise<LessonDto> {
-    const confirmed = await this.writeConfirmations(manager, [
-      { lesson, confirmation, rowVersion: null },
-    ]);
-    const response = confirmed.get(lesson.id);
+    const [response] = await this.writeConfirmations(
+      manager,
+      [{ lessonId: lesson.id, confirmation, parentId }],
+      parentId === undefined ? 'locked' : 'parent',
+    );
     if (!response) {
       throw new Error(`lesson ${lesson.id} was locked awaiting confirmation but not confirmed`);
     }
@@ -147,106 +222,33 @@ export class ConfirmLesson {
   }
 
   /**
-   * Confirms lessons in one statement; returns the answers of those it confirmed, by lesson id
-   * (each lesson as confirmed, which is also what a keyed request stores). Only a lesson still
-   * awaiting confirmation is confirmed, and, when its row version is given, only if its row is
-   * still that version; the others are left as they are, and so are their keys and holds. The
-   * statement's parts, in order:
-   * - `c`: each lesson's confirmation, row version and stored response (its place in `keys`);
-   * - `target`: the lessons to confirm, locked in id order (so that batches cannot deadlock);
-   * - `confirmed`: their confirmations recorded, with the ids of their releases;
-   * - `keys`: the responses to the keyed requests of the confirmed lessons stored;
-   * - the ledger's `request`, `tx` and `postings`: the confirmed lessons' holds posted, after the
-   *   keys, as the institutions' accounts they lock stay locked until the commit.
-   * Each lesson is updated in place with its confirmation.
+   * Confirms lessons in one statement (confirmationSql); returns the answer to each confirmation,
+   * in their order (the lesson as confirmed, which is also what a keyed request stores), or
+   * undefined for one it did not confirm.
    */
   private async writeConfirmations(
     manager: EntityManager,
     items: Confirming[],
-  ): Promise<Map<string, LessonDto>> {
-    if (items.length === 0) return new Map();
-    const lessons = items.map((item) => item.lesson);
-    const releases = this.lessonLedger.releasesOf(lessons);
-    const responses: LessonDto[] = [];
-    const entries: StoredEntry[] = [];
-    const storedAt = items.map(({ lesson, confirmation, request }, index) => {
-      Object.assign(lesson, {
-        status: confirmation.status,
-        confirmedAt: confirmation.at,
-        confirmedBy: confirmation.by,
-        confirmationRule: confirmation.rule ?? null,
-        rating: confirmation.rating ?? null,
-        comment: confirmation.comment ?? null,
-        settleTransactionId: releases.ids[index],
-      });
-      responses.push(toLessonDto(lesson));
-      if (!request) return null;
-      entries.push({ request, response: responses[index] });
-      return entries.length;
-    });
+    scope: ConfirmationScope,
+  ): Promise<(LessonDto | undefined)[]> {
+    if (items.length === 0) return [];
     const params: unknown[] = [];
-    const bind = binder(params);
-    const text = `WITH c AS (
-        SELECT * FROM unnest(${bind(lessons.map((lesson) => lesson.id))}::uuid[],
-                             ${bind(items.map((item) => item.rowVersion))}::xid[],
-                             ${bind(lessons.map((lesson) => lesson.status))}::text[],
-                             ${bind(lessons.map((lesson) => lesson.confirmedAt))}::timestamptz[],
-                             ${bind(lessons.map((lesson) => lesson.confirmedBy))}::text[],
-                             ${bind(lessons.map((lesson) => lesson.confirmationRule))}::text[],
-                             ${bind(lessons.map((lesson) => lesson.rating))}::smallint[],
-                             ${bind(lessons.map((lesson) => lesson.comment))}::text[],
-                             ${bind(lessons.map((lesson) => lesson.settleTransactionId))}::uuid[],
-                             ${bind(storedAt)}::int[])
-          AS c(id, row_version, status, confirmed_at, confirmed_by, rule, rating, comment,
-               settle_transaction_id, stored_at)),
-      target AS (
-        SELECT l.id FROM lessons l JOIN c ON c.id = l.id
-        WHERE ${STILL_AS_READ}
-        ORDER BY l.id FOR UPDATE OF l),
-      confirmed AS (
-        UPDATE lessons l
-        SET status = c.status, confirmed_at = c.confirmed_at, confirmed_by = c.confirmed_by,
-            confirmation_rule = c.rule, rating = c.rating, comment = c.comment,
-            settle_transaction_id = c.settle_transaction_id
-        FROM c JOIN target ON target.id = c.id
-        WHERE l.id = c.id AND ${STILL_AS_READ}
-        RETURNING l.id, l.hold_transaction_id, c.stored_at),
-      keys AS (${storeResponsesSql(bind, entries, 's.n IN (SELECT stored_at FROM confirmed)')}),
-      ${this.lessonLedger.releaseSql(
-        bind,
-        releases,
-        // The holds of the confirmed lessons, once their keys are stored: the sub-statements of
-        // one statement run in no set order, and reading `keys` here puts the ledger (and the
-        // accounts it locks until the commit) after them.
-        `r.pending_id IN (SELECT hold_transaction_id FROM confirmed)
-         AND (SELECT count(*) FROM keys) >= 0`,
-      )}
-      SELECT confirmed.id AS lesson_id, confirmed.hold_transaction_id AS hold_id, tx.id, tx.pending_id
-      FROM confirmed LEFT JOIN tx ON tx.pending_id = confirmed.hold_transaction_id`;
-    let rows: {
-      lesson_id: string;
-      hold_id: string | null;
-      id: string | null;
-      pending_id: string | null;
-    }[];
+    const text = confirmationSql(binder(params), items, scope);
+    let rows: ConfirmedRow[];
     try {
-      rows = await queryPrepared(manager, 'lessons.confirm', text, params);
+      rows = await queryPrepared(manager, `lessons.confirm.${scope}`, text, params);
     } catch (error) {
       throw domainErrorFromDatabase(error) ?? error;
     }
     // Every confirmed lesson's hold must have been pending. (In a batch's own transaction, its
     // commit has already failed on the lesson's reference to the release, checked at commit.)
-    const held = new Set(rows.map((row) => row.hold_id));
     resolvedIds(
-      releases.commands.filter((command) => held.has(command.pendingId)),
+      rows.flatMap((row) => (row.hold_id === null ? [] : [{ pendingId: row.hold_id }])),
       rows,
     );
-    const confirmed = new Set(rows.map((row) => row.lesson_id));
-    return new Map(
-      lessons.flatMap((lesson, index) =>
-        confirmed.has(lesson.id) ? [[lesson.id, responses[index]]] : [],
-      ),
-    );
+    const answers = new Array<LessonDto | undefined>(items.length);
+    for (const row of rows) answers[Number(row.n) - 1] = row.response;
+    return answers;
   }
 
   /** One confirmation in its own transaction, under its lesson's lock. */
@@ -254,7 +256,12 @@ export class ConfirmLesson {
     return this.idempotency.execute(command.idempotency, async (manager) => {
       const lesson = await lockLesson(manager, command.lessonId, command.principal);
       assertAwaitingConfirmation(lesson);
-      return this.confirmLocked(manager, lesson, this.confirmationOf(command, new Date()));
+      return this.confirmLocked(
+        manager,
+        lesson,
+        this.confirmationOf(command, new Date()),
+        command.principal.sub,
+      );
     });
   }
 
@@ -270,19 +277,20 @@ export class ConfirmLesson {
 
   private async confirmBatch(commands: ConfirmLessonCommand[]): Promise<BatchOutcome<LessonDto>[]> {
     const outcomes = new Array<BatchOutcome<LessonDto>>(commands.length);
-    // A key twice in one batch: the later request runs again after this batch, and so finds
-    // the earlier one's stored response (or its error, if it stored none).
+    // A key, or a lesson (its id canonical, as the route passes it), twice in one batch: the later request runs again after this batch, and
+    // so finds the earlier one's stored response (or its error, if it stored none), or its
+    // lesson as this batch left it.
     const keys = new Set<string>();
+    const lessons = new Set<string>();
     const candidates: number[] = [];
     commands.forEach((command, index) => {
-      if (command.idempotency) {
-        const identity = idempotencyIdentity(command.idempotency);
-        if (keys.has(identity)) {
-          outcomes[index] = { retry: true };
-          return;
-        }
-        keys.add(identity);
+      const identity = command.idempotency && idempotencyIdentity(command.idempotency);
+      if ((identity !== undefined && keys.has(identity)) || lessons.has(command.lessonId)) {
+        outcomes[index] = { retry: true };
+        return;
       }
+      if (identity !== undefined) keys.add(identity);
+      lessons.add(command.lessonId);
       candidates.push(index);
     });
     let again: number[];
@@ -300,8 +308,8 @@ export class ConfirmLesson {
   }
 
   /**
-   * The batch's read, checks and statement: fills in the outcome of each candidate it answers and
-   * returns the others (their lessons changed since they were read).
+   * The batch's statement, then the reasons of those it did not confirm: fills in the outcome of
+   * each candidate it answers and returns the others (to run again one at a time).
    */
   private async confirmCandidates(
     commands: ConfirmLessonCommand[],
@@ -309,74 +317,79 @@ export class ConfirmLesson {
     outcomes: BatchOutcome<LessonDto>[],
   ): Promise<number[]> {
     const manager = this.dataSource.manager;
+    const at = new Date();
+    const answers = await timed(this.metrics.confirmationWrite, () =>
+      this.writeConfirmations(
+        manager,
+        candidates.map((index) => ({
+          lessonId: commands[index].lessonId,
+          parentId: commands[index].principal.sub,
+          confirmation: this.confirmationOf(commands[index], at),
+          request: commands[index].idempotency,
+        })),
+        'parent',
+      ),
+    );
+    const refused: number[] = [];
+    candidates.forEach((index, position) => {
+      const answer = answers[position];
+      if (answer) outcomes[index] = { ok: true, value: answer };
+      else refused.push(index);
+    });
+    this.metrics.confirmationBatchSize.observe(candidates.length - refused.length);
+    return this.refuse(commands, refused, outcomes);
+  }
+
+  /**
+   * Answers the confirmations a batch's statement did not confirm, each with its reason, as their
+   * lessons are now: not found (or another parent's), or no longer awaiting confirmation. A keyed
+   * request whose key is stored (a retry, or the same request sent twice and done meanwhile) gets
+   * the stored response instead. Returns those whose lesson awaits confirmation after all (to run
+   * again one at a time).
+   */
+  private async refuse(
+    commands: ConfirmLessonCommand[],
+    refused: number[],
+    outcomes: BatchOutcome<LessonDto>[],
+  ): Promise<number[]> {
+    if (refused.length === 0) return [];
+    const manager = this.dataSource.manager;
     const read = await timed(this.metrics.confirmationRead, () =>
       readParentLessons(
         manager,
-        candidates.map((index) => ({
+        refused.map((index) => ({
           lessonId: commands[index].lessonId,
           parentId: commands[index].principal.sub,
         })),
       ),
     );
-    const at = new Date();
-    const confirming: (Confirming & { index: number })[] = [];
-    // A lesson asked for again in this batch: answered after it, from what this batch did.
-    const asked = new Set<string>();
-    // Keyed requests refused below: a retry finds its lesson confirmed, and so its stored
-    // response; keys are looked up only for these, not on every batch.
-    const refused: { index: number; request: IdempotentRequest }[] = [];
-    for (const index of candidates) {
+    const again: number[] = [];
+    const keyed: { index: number; request: IdempotentRequest }[] = [];
+    for (const index of refused) {
       const command = commands[index];
-      const found = read.get(parentLessonKey(command.lessonId, command.principal.sub));
-      if (found && asked.has(found.lesson.id)) {
-        outcomes[index] = { retry: true };
-        continue;
-      }
-      if (found) asked.add(found.lesson.id);
+      const lesson = read.get(parentLessonKey(command.lessonId, command.principal.sub));
       try {
-        if (!found) {
+        if (!lesson) {
           throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${command.lessonId}`);
         }
-        assertAwaitingConfirmation(found.lesson);
+        assertAwaitingConfirmation(lesson);
+        again.push(index);
+        continue;
       } catch (error) {
         outcomes[index] = failed(error);
-        if (command.idempotency) refused.push({ index, request: command.idempotency });
-        continue;
       }
-      const confirmation = this.confirmationOf(command, at);
-      confirming.push({
-        index,
-        lesson: found.lesson,
-        confirmation,
-        rowVersion: found.rowVersion,
-        request: command.idempotency,
-      });
+      if (command.idempotency) keyed.push({ index, request: command.idempotency });
     }
-    // A refused request whose key is stored (a retry, or the same request sent twice and done
-    // meanwhile) gets the stored response.
     const stored = await this.idempotency.findStored(
       manager,
-      refused.map(({ request }) => request),
+      keyed.map(({ request }) => request),
     );
-    for (const { index, request } of refused) {
+    for (const { index, request } of keyed) {
       const previous = stored.get(idempotencyIdentity(request));
       if (previous) {
         outcomes[index] = settledSync(() => this.idempotency.replay<LessonDto>(request, previous));
       }
     }
-
-    const confirmed = confirming.length
-      ? await timed(this.metrics.confirmationWrite, () =>
-          this.writeConfirmations(manager, confirming),
-        )
-      : new Map<string, LessonDto>();
-    const again: number[] = [];
-    for (const { index, lesson } of confirming) {
-      const response = confirmed.get(lesson.id);
-      if (response) outcomes[index] = { ok: true, value: response };
-      else again.push(index);
-    }
-    this.metrics.confirmationBatchSize.observe(confirmed.size);
     if (again.length) this.metrics.confirmationConflicts.inc(again.length);
     return again;
   }
