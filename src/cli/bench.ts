@@ -531,8 +531,8 @@ function text(report: Report): string {
       `batches run again one by one ${service.batches.fallbacks}`,
     `          in the API, mean: a confirmation ${service.batches.meanMs.request ?? '-'} ms, of which ` +
       `waiting for a batch ${service.batches.meanMs.wait ?? '-'} ms, its statement and commit ` +
-      `${service.batches.meanMs.write ?? '-'} ms, its read ` +
-      `${service.batches.meanMs.read ?? '-'} ms (of the lessons it did not confirm, if any)`,
+      `${service.batches.meanMs.write ?? '-'} ms; a batch's read of the lessons it did not ` +
+      `confirm, when it had any, ${service.batches.meanMs.read ?? '-'} ms`,
     `          API event loop late by p50 ${service.apiEventLoopDelayMs.p50} ms, ` +
       `p99 ${service.apiEventLoopDelayMs.p99} ms, max ${service.apiEventLoopDelayMs.max} ms`,
     `limit     ${limit.tps} transactions/s (${limit.transactions}, ${limit.tool})  ` +

@@ -38,8 +38,6 @@ export interface TransferCommand {
 }
 
 export interface ResolveCommand {
-  /** The new transaction's id, when the caller must know it before the ledger is written. */
-  id?: string;
   pendingId: string;
   kind: TransactionKind;
   reference: string;
@@ -110,12 +108,11 @@ export function resolveHoldsSql(
   resolution: 'post' | 'void',
 ): string {
   return `request AS (
-    SELECT * FROM unnest(${bind(commands.map((command) => command.pendingId))}::uuid[],
+    SELECT *, NULL::uuid AS id FROM unnest(${bind(commands.map((command) => command.pendingId))}::uuid[],
                          ${bind(commands.map((command) => command.kind))}::text[],
                          ${bind(commands.map((command) => command.reference))}::text[],
-                         ${bind(commands.map((command) => JSON.stringify(command.metadata ?? {})))}::jsonb[],
-                         ${bind(commands.map((command) => command.id ?? null))}::uuid[])
-      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, id, n)),
+                         ${bind(commands.map((command) => JSON.stringify(command.metadata ?? {})))}::jsonb[])
+      WITH ORDINALITY AS r(pending_id, kind, reference, metadata, n)),
   ${resolveRequestedHoldsSql(bind, resolution)}`;
 }
 
@@ -169,8 +166,11 @@ export function resolvedIds(
   });
 }
 
-/** Rethrows database errors the ledger can name (insufficient funds, duplicates) as domain errors. */
-async function named<T>(operation: Promise<T>): Promise<T> {
+/**
+ * Rethrows database errors the ledger can name (insufficient funds, duplicates, a hold resolved
+ * twice) as domain errors.
+ */
+export async function named<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {

@@ -5,10 +5,14 @@
  */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { domainErrorFromDatabase } from '../common/errors/database-errors';
 import { Bind, binder } from '../database/binder';
 import { queryPrepared } from '../database/query-prepared';
-import { LedgerService, resolveRequestedHoldsSql, resolvedIds } from '../ledger/ledger.service';
+import {
+  LedgerService,
+  named,
+  resolveRequestedHoldsSql,
+  resolvedIds,
+} from '../ledger/ledger.service';
 import type { Order } from '../orders/entities/order.entity';
 import type { Lesson } from './lesson.entity';
 
@@ -97,12 +101,9 @@ export class LessonLedger {
         FROM lessons WHERE id = ${bind(lesson.id)}),
       ${lessonResolutionSql(bind, resolution, 'lesson')}
       SELECT id, pending_id FROM tx`;
-    let rows: { id: string; pending_id: string }[];
-    try {
-      rows = await queryPrepared(manager, `lessons.${resolution}`, text, params);
-    } catch (error) {
-      throw domainErrorFromDatabase(error) ?? error;
-    }
+    const rows: { id: string; pending_id: string }[] = await named(
+      queryPrepared(manager, `lessons.${resolution}`, text, params),
+    );
     const [id] = resolvedIds([{ pendingId }], rows);
     return id;
   }

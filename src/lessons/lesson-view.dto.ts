@@ -180,7 +180,9 @@ const isoSql = (value: string) =>
  * toLessonDto in SQL, for a statement that stores a lesson's answer in the transaction that
  * writes the lesson: the select list of a lessons row `l`, whose row_to_json is the JSON of its
  * toLessonDto, to the character (the same names in the same order, times as JavaScript writes
- * them). The lessons' tests hold the two equal for every status.
+ * them). The lessons' tests hold the two equal for every status. That holds for times in the
+ * years 1 to 9999 (UTC): beyond, to_char and toISOString write years differently. A lesson's
+ * times are recorded no later than now, and no earlier than its course's start date.
  */
 export function lessonDtoSql(l: string): string {
   return `${l}.id, ${l}.order_id AS "orderId", ${l}.institution_id AS "institutionId",

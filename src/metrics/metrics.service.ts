@@ -57,7 +57,7 @@ export class MetricsService {
 
   readonly confirmationBatchFallbacks = new Counter({
     name: 'escrow_confirmation_batch_fallbacks_total',
-    help: 'Confirmation batches that failed as a whole and ran again one confirmation at a time',
+    help: 'Confirmation batches whose statement, or the read after it, failed: the confirmations they had not answered ran again one at a time',
     registers: [this.registry],
   });
 

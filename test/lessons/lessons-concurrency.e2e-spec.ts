@@ -28,6 +28,7 @@ const RACERS = 20;
 /** ConfirmLesson's private work of a batch, for the tests that fail or race it. */
 interface BatchWork {
   confirmCandidates: (...args: unknown[]) => Promise<void>;
+  refuse: (...args: unknown[]) => Promise<number[]>;
   writeConfirmations: (...args: unknown[]) => Promise<unknown[]>;
 }
 
@@ -379,6 +380,57 @@ describe('lessons: concurrency', () => {
     for (const id of ids) {
       expect(await ledgerKindsOf(t, id)).toEqual({ lesson_hold: 1, lesson_release: 1 });
     }
+  });
+
+  it('keeps the answers a batch committed when the read after its statement fails', async () => {
+    const paid = await paidOrder(dataSource);
+    const [first, second, fresh, done] = [
+      await recordedLesson(paid, 73),
+      await recordedLesson(paid, 72),
+      await recordedLesson(paid, 71),
+      await recordedLesson(paid, 70),
+    ];
+    const principal: Principal = { sub: paid.order.parentId, role: 'parent' };
+    const confirmLesson = t.app.get(ConfirmLesson);
+    await confirmLesson.execute({ principal, lessonId: done });
+    const batchWork = confirmLesson as unknown as BatchWork;
+    const refuse = batchWork.refuse.bind(confirmLesson);
+    let failedReads = 0;
+    const spy = jest
+      .spyOn(batchWork, 'refuse')
+      .mockImplementation((commands: unknown, refused: unknown, outcomes: unknown) => {
+        if ((refused as unknown[]).length === 0 || failedReads > 0) {
+          return refuse(commands, refused, outcomes);
+        }
+        failedReads += 1;
+        return Promise.reject(new Error('connection lost'));
+      });
+    const fallbacks = t.app.get(MetricsService).confirmationBatchFallbacks;
+    const before = (await fallbacks.get()).values[0]?.value ?? 0;
+    try {
+      // The first two take the batches in flight; the fresh lesson and the confirmed one wait
+      // and go out together, and the statement confirms the fresh one before the read fails.
+      const answers = await Promise.allSettled(
+        [first, second, fresh, done].map((lessonId) =>
+          confirmLesson.execute({ principal, lessonId }),
+        ),
+      );
+      expect(answers.slice(0, 3).map((answer) => answer.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect(answers[2]).toMatchObject({ value: { id: fresh, status: 'confirmed' } });
+      expect(answers[3]).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'LESSON_ALREADY_CONFIRMED' },
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failedReads).toBe(1);
+    expect((await fallbacks.get()).values[0]?.value).toBe(before + 1);
+    expect(await ledgerKindsOf(t, fresh)).toEqual({ lesson_hold: 1, lesson_release: 1 });
   });
 
   it('lets exactly one of racing confirmations and disputes win', async () => {

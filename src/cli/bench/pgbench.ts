@@ -12,13 +12,16 @@ import { confirmationSql } from '../../lessons/usecases/confirm-lesson';
 import { Percentiles, percentiles } from './load';
 import { lessonIdSql, parentIdSql } from './seed';
 
-/** Stand-ins for a confirmation's values, each written in the script as pgbench computes it. */
+/**
+ * Stand-ins for a confirmation's values (no real value looks like them), each written in the
+ * script as pgbench computes it per transaction.
+ */
 const PER_TRANSACTION = new Map<unknown, string>([
-  ['lesson', lessonIdSql(':n::text')],
-  ['parent', parentIdSql(':o::text')],
-  ['scope', `'parent' || ':' || ${parentIdSql(':o::text')}`],
-  ['key', `'pgbench-' || :n::text`],
-  ['fingerprint', `md5(:n::text)`],
+  ['{lesson}', lessonIdSql(':n::text')],
+  ['{parent}', parentIdSql(':o::text')],
+  ['{scope}', `'parent' || ':' || ${parentIdSql(':o::text')}`],
+  ['{key}', `'pgbench-' || :n::text`],
+  ['{fingerprint}', `md5(:n::text)`],
 ]);
 const NOW = new Date(0);
 
@@ -26,7 +29,7 @@ const NOW = new Date(0);
 function scriptValue(value: unknown): string {
   if (Array.isArray(value)) return `ARRAY[${value.map(scriptValue).join(', ')}]`;
   const computed = PER_TRANSACTION.get(value);
-  if (computed !== undefined) return computed;
+  if (computed !== undefined) return `(${computed})`;
   if (value === NOW) return 'now()';
   if (value === null) return 'NULL';
   if (typeof value === 'number') return String(value);
@@ -36,15 +39,18 @@ function scriptValue(value: unknown): string {
 
 /**
  * A string literal pgbench leaves alone: it reads `:name` as a variable anywhere, even inside a
- * literal, so a colon goes in on its own.
+ * literal, so a colon goes in on its own, and the pieces are bracketed so that a cast after the
+ * literal applies to all of it.
  */
-const scriptLiteral = (text: string) =>
-  text
-    .split(':')
-    .map((part) => `'${part.replaceAll("'", "''")}'`)
-    .join(" || ':' || ");
+function scriptLiteral(text: string): string {
+  const pieces = text.split(':').map((piece) => `'${piece.replaceAll("'", "''")}'`);
+  return pieces.length === 1 ? pieces[0] : `(${pieces.join(" || ':' || ")})`;
+}
 
-/** The statement's own literals, made safe for pgbench as scriptLiteral does. */
+/**
+ * The statement's own literals, made safe for pgbench as scriptLiteral does. Plain '…' literals
+ * only: the statement has no E'…' or dollar-quoted strings, and no comments.
+ */
 const scriptText = (sql: string) =>
   sql.replace(/'(?:[^']|'')*'/g, (literal) =>
     scriptLiteral(literal.slice(1, -1).replaceAll("''", "'")),
@@ -67,10 +73,15 @@ export function pgbenchScript(): string {
     binder(params),
     [
       {
-        lessonId: 'lesson',
-        parentId: 'parent',
-        confirmation: { status: 'confirmed', by: 'parent', at: NOW, rating: 5 },
-        request: { scope: 'scope', key: 'key', fingerprint: 'fingerprint', statusCode: 200 },
+        lessonId: '{lesson}',
+        parentId: '{parent}',
+        confirmation: { status: 'confirmed', by: '{parent}', at: NOW, rating: 5 },
+        request: {
+          scope: '{scope}',
+          key: '{key}',
+          fingerprint: '{fingerprint}',
+          statusCode: 200,
+        },
       },
     ],
     'parent',
@@ -83,8 +94,9 @@ export function pgbenchScript(): string {
     '\\set k :k + 1',
     '\\set n :base + permute(:i, :size)',
     '\\set o :n / :lpo',
-    // One line: pgbench ends a statement at the end of its line.
-    `${statement.replace(/\s+/g, ' ')} \\gset confirmed_`,
+    // \gset ends the statement, which runs over several lines.
+    `${statement}`,
+    '\\gset confirmed_',
     '',
   ].join('\n');
 }

@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../../auth/principal';
 import { BatchOutcome, Batcher } from '../../common/batching/batcher';
-import { domainErrorFromDatabase } from '../../common/errors/database-errors';
 import {
   IdempotencyService,
   IdempotentRequest,
@@ -12,7 +11,7 @@ import {
 } from '../../common/idempotency/idempotency.service';
 import { Bind, binder } from '../../database/binder';
 import { queryPrepared } from '../../database/query-prepared';
-import { resolvedIds } from '../../ledger/ledger.service';
+import { named, resolvedIds } from '../../ledger/ledger.service';
 import { MetricsService, timed } from '../../metrics/metrics.service';
 import { lessonResolutionSql } from '../lesson-ledger';
 import {
@@ -53,6 +52,8 @@ export interface Confirmation {
 export const CONFIRMATION_BATCHING = { maxSize: 64, maxInFlight: 2 };
 
 const failed = (error: unknown): BatchOutcome<never> => ({ ok: false, error });
+const confirmed = (outcome: BatchOutcome<unknown> | undefined) =>
+  outcome !== undefined && 'ok' in outcome && outcome.ok;
 
 async function settled<T>(work: Promise<T>): Promise<BatchOutcome<T>> {
   try {
@@ -91,6 +92,7 @@ export type ConfirmationScope = 'parent' | 'locked';
 interface ConfirmedRow {
   /** The confirmation's place in the statement's list, from 1. */
   n: string;
+  /** The answer as stored, parsed: its times are ISO strings, written as a Date would be. */
   response: LessonDto;
   hold_id: string | null;
   id: string | null;
@@ -173,9 +175,10 @@ export function confirmationSql(bind: Bind, items: Confirming[], scope: Confirma
  * process works, so the institutions' accounts the ledger locks are locked only while that
  * statement runs. A lesson the statement did not confirm (not found, another parent's, already
  * confirmed, disputed) is read afterwards to answer with its reason, on its own, while the others
- * go on. A batch whose statement fails as a whole (the database, a key stored meanwhile
- * elsewhere) runs again one confirmation per transaction, under the lesson's lock, which gives
- * each its own answer.
+ * go on. When the batch's statement fails as a whole (the database, a key stored meanwhile
+ * elsewhere), or the read after it does, the confirmations it has not answered run again one per
+ * transaction, under the lesson's lock, which gives each its own answer; those it confirmed keep
+ * their answers.
  */
 @Injectable()
 export class ConfirmLesson {
@@ -234,12 +237,9 @@ export class ConfirmLesson {
     if (items.length === 0) return [];
     const params: unknown[] = [];
     const text = confirmationSql(binder(params), items, scope);
-    let rows: ConfirmedRow[];
-    try {
-      rows = await queryPrepared(manager, `lessons.confirm.${scope}`, text, params);
-    } catch (error) {
-      throw domainErrorFromDatabase(error) ?? error;
-    }
+    const rows: ConfirmedRow[] = await named(
+      queryPrepared(manager, `lessons.confirm.${scope}`, text, params),
+    );
     // Every confirmed lesson's hold must have been pending. (In a batch's own transaction, its
     // commit has already failed on the lesson's reference to the release, checked at commit.)
     resolvedIds(
@@ -277,9 +277,9 @@ export class ConfirmLesson {
 
   private async confirmBatch(commands: ConfirmLessonCommand[]): Promise<BatchOutcome<LessonDto>[]> {
     const outcomes = new Array<BatchOutcome<LessonDto>>(commands.length);
-    // A key, or a lesson (its id canonical, as the route passes it), twice in one batch: the later request runs again after this batch, and
-    // so finds the earlier one's stored response (or its error, if it stored none), or its
-    // lesson as this batch left it.
+    // A key, or a lesson (its id canonical, as the route passes it), twice in one batch: the
+    // later request runs again after this batch, and so finds the earlier one's stored response
+    // (or its error, if it stored none), or its lesson as this batch left it.
     const keys = new Set<string>();
     const lessons = new Set<string>();
     const candidates: number[] = [];
@@ -298,7 +298,8 @@ export class ConfirmLesson {
       again = await this.confirmCandidates(commands, candidates, outcomes);
     } catch {
       this.metrics.confirmationBatchFallbacks.inc();
-      again = candidates;
+      // Those the statement confirmed have committed and keep their answers.
+      again = candidates.filter((index) => !confirmed(outcomes[index]));
     }
     // One at a time, not all at once: a failing batch must not also take the connection pool.
     // (Were the commit itself to be lost after it happened, a keyed request gets its stored
