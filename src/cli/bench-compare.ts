@@ -39,6 +39,7 @@ import {
   REPO_ROOT,
   Service,
   batchFigures,
+  checkpointBeforeMeasuring,
   measureLoad,
   run,
   waitForSealing,
@@ -302,6 +303,9 @@ async function compare(opts: Options): Promise<Report> {
       progress(`${build.name}: warm-up, ${opts.connections} connections, ${opts.warmup} s`);
       build.warmedUp = (await load(build, opts, opts.warmup)).confirmed;
     }
+    // One checkpoint serves both databases: it is the server's.
+    const failure = await checkpointBeforeMeasuring(builds[0].admin);
+    if (failure) progress(failure);
     // Each round in the other order, so that neither build always follows the other.
     for (let turn = 0; turn < opts.slices; turn++) {
       for (const build of turn % 2 === 0 ? builds : [...builds].reverse()) {
