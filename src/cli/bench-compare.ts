@@ -304,8 +304,7 @@ async function compare(opts: Options): Promise<Report> {
       build.warmedUp = (await load(build, opts, opts.warmup)).confirmed;
     }
     // One checkpoint serves both databases: it is the server's.
-    const failure = await checkpointBeforeMeasuring(builds[0].admin);
-    if (failure) progress(failure);
+    await checkpointBeforeMeasuring(builds[0].admin, progress);
     // Each round in the other order, so that neither build always follows the other.
     for (let turn = 0; turn < opts.slices; turn++) {
       for (const build of turn % 2 === 0 ? builds : [...builds].reverse()) {

@@ -149,12 +149,6 @@ interface Bench {
   phases: Record<string, number>;
 }
 
-/** The database checkpointed before a measurement (see checkpointBeforeMeasuring). */
-async function checkpointed(bench: Bench): Promise<void> {
-  const failure = await checkpointBeforeMeasuring(bench.admin);
-  if (failure) progress(failure);
-}
-
 async function phase<T>(bench: Bench, name: string, work: () => Promise<T>): Promise<T> {
   bench.checkpoint();
   const started = Date.now();
@@ -290,7 +284,7 @@ async function measureService(
       progress(`warm-up: ${opts.connections} connections, ${opts.warmup} s`);
       const warmup = opts.warmup > 0 ? await load(opts.warmup) : undefined;
       bench.checkpoint();
-      await checkpointed(bench);
+      await checkpointBeforeMeasuring(bench.admin, progress);
       progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
       const {
         result: measured,
@@ -372,7 +366,7 @@ async function measureLimit(bench: Bench): Promise<LimitFigures> {
   progress(`pgbench: seeding ${needed} lessons, enough for ${round(probe.tps * 2, 0)} tps`);
   const range = await seedLessons(bench, needed);
   bench.checkpoint();
-  await checkpointed(bench);
+  await checkpointBeforeMeasuring(bench.admin, progress);
   progress(`pgbench: measuring: ${opts.connections} clients, ${opts.duration} s`);
   const databaseCpu = new DatabaseCpu(bench.admin);
   const machineBefore = machineCpu();

@@ -97,8 +97,9 @@ export class LessonLedger {
     const params: unknown[] = [];
     const bind = binder(params);
     const text = `WITH lesson AS (
-        SELECT id, order_id, hold_transaction_id, NULL::uuid AS settle_transaction_id, 1 AS n
-        FROM lessons WHERE id = ${bind(lesson.id)}),
+        SELECT ${bind(lesson.id)}::uuid AS id, ${bind(lesson.orderId)}::uuid AS order_id,
+               ${bind(pendingId)}::uuid AS hold_transaction_id,
+               NULL::uuid AS settle_transaction_id, 1 AS n),
       ${lessonResolutionSql(bind, resolution, 'lesson')}
       SELECT id, pending_id FROM tx`;
     const rows: { id: string; pending_id: string }[] = await named(

@@ -201,7 +201,10 @@ export interface BatchFigures {
    * batches read after their statement, lessons changed between the read and the statement).
    */
   conflicts: number;
-  /** Batches that failed as a whole and ran again one confirmation at a time. */
+  /**
+   * Batches whose statement (or the read after it) failed: the confirmations they had not
+   * answered ran again one at a time.
+   */
   fallbacks: number;
   /**
    * Where a confirmation's time went inside the service, in mean milliseconds: its whole request
@@ -307,14 +310,16 @@ export async function measureLoad<T>(
 /**
  * A database checkpoint before a measurement, so that one set off by the seeding's write-ahead
  * log does not fall inside it (and the service and pgbench each start from one). Needs a
- * superuser or pg_checkpoint: without, returns why, and the measurement goes on.
+ * superuser or pg_checkpoint: without, it tells `progress` why, and the measurement goes on.
  */
-export async function checkpointBeforeMeasuring(admin: Client): Promise<string | undefined> {
+export async function checkpointBeforeMeasuring(
+  admin: Client,
+  progress: (message: string) => void,
+): Promise<void> {
   try {
     await admin.query('CHECKPOINT');
-    return undefined;
   } catch (error) {
-    return `no checkpoint before measuring (${String(error)}); measuring anyway`;
+    progress(`no checkpoint before measuring (${String(error)}); measuring anyway`);
   }
 }
 

@@ -52,7 +52,8 @@ export interface Confirmation {
 export const CONFIRMATION_BATCHING = { maxSize: 64, maxInFlight: 2 };
 
 const failed = (error: unknown): BatchOutcome<never> => ({ ok: false, error });
-const confirmed = (outcome: BatchOutcome<unknown> | undefined) =>
+/** An outcome that answers with a value: for a confirmation, its lesson confirmed. */
+const succeeded = <T>(outcome: BatchOutcome<T> | undefined): outcome is { ok: true; value: T } =>
   outcome !== undefined && 'ok' in outcome && outcome.ok;
 
 async function settled<T>(work: Promise<T>): Promise<BatchOutcome<T>> {
@@ -299,7 +300,7 @@ export class ConfirmLesson {
     } catch {
       this.metrics.confirmationBatchFallbacks.inc();
       // Those the statement confirmed have committed and keep their answers.
-      again = candidates.filter((index) => !confirmed(outcomes[index]));
+      again = candidates.filter((index) => !succeeded(outcomes[index]));
     }
     // One at a time, not all at once: a failing batch must not also take the connection pool.
     // (Were the commit itself to be lost after it happened, a keyed request gets its stored
@@ -369,16 +370,18 @@ export class ConfirmLesson {
     for (const index of refused) {
       const command = commands[index];
       const lesson = read.get(parentLessonKey(command.lessonId, command.principal.sub));
-      try {
+      const reason = settledSync(() => {
         if (!lesson) {
           throw lessonError(LessonErrorCode.LESSON_NOT_FOUND, `no lesson ${command.lessonId}`);
         }
         assertAwaitingConfirmation(lesson);
+      });
+      // Awaiting confirmation after all: run again on its own.
+      if (succeeded(reason)) {
         again.push(index);
         continue;
-      } catch (error) {
-        outcomes[index] = failed(error);
       }
+      outcomes[index] = reason;
       if (command.idempotency) keyed.push({ index, request: command.idempotency });
     }
     const stored = await this.idempotency.findStored(
