@@ -28,9 +28,9 @@ import { positive, round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
 import {
   ConfirmRequest,
+  ConfirmationSupply,
   Percentiles,
   confirmLoad,
-  confirmationSupply,
   percentiles,
 } from './bench/load';
 import { seedInstitutions, seedOrderRange } from './bench/seed';
@@ -252,12 +252,12 @@ async function compare(opts: Options): Promise<Report> {
       queuePrefix: `escrow_compare_${runId}_${name}`,
       port: await freePort(),
       admin: new Client({ connectionString: database.toString(), application_name: 'bench' }),
-      next: confirmationSupply({
+      next: new ConfirmationSupply({
         lessons: orders * opts.lessonsPerOrder,
         lessonsPerOrder: opts.lessonsPerOrder,
         jwtSecret,
         idempotencyKey,
-      }),
+      }).next,
       warmedUp: [],
       answered: [],
       latenciesMs: [],

@@ -6,7 +6,8 @@
  *
  * On loopback only: creates a fresh database, seeds it in SQL, starts the compiled service (its
  * API and a queue worker, each a process, as docker-compose.yml runs them), drives
- * POST /v1/lessons/:id/confirm with autocannon, stops the service, runs pgbench with the same
+ * POST /v1/lessons/:id/confirm with autocannon (after a warm-up, seeding more lessons first when
+ * those left would not last the measurement), stops the service, runs pgbench with the same
  * statements at the same concurrency and time, checks that every confirmation was durable and
  * released once and that the books balance, prints the figures, drops the database.
  * Exits 0, 2 when a check failed, 1 when the benchmark could not run.
@@ -21,7 +22,14 @@ import { prepareDatabase } from '../database/migrate';
 import { dropQueueKeys } from '../queues/drop-queue-keys';
 import { round } from './bench/args';
 import { LedgerChecks, checkLedger } from './bench/checks';
-import { ConfirmRequest, Percentiles, confirmLoad, confirmationSupply } from './bench/load';
+import {
+  ConfirmRequest,
+  ConfirmationSupply,
+  LessonRange,
+  LoadResult,
+  Percentiles,
+  confirmLoad,
+} from './bench/load';
 import { PgbenchProtocol, runPgbench } from './bench/pgbench';
 import { SeedShape, seedInstitutions, seedOrderRange } from './bench/seed';
 import { freePort } from '../common/net/free-port';
@@ -160,7 +168,7 @@ async function phase<T>(bench: Bench, name: string, work: () => Promise<T>): Pro
 }
 
 /** Seeds orders for `lessons` more lessons after those seeded so far; returns their ordinals. */
-async function seedLessons(bench: Bench, lessons: number): Promise<{ base: number; size: number }> {
+async function seedLessons(bench: Bench, lessons: number): Promise<LessonRange> {
   const orders = Math.ceil(lessons / bench.shape.lessonsPerOrder);
   await seedOrderRange(bench.databaseUrl, bench.shape, bench.orders, bench.orders + orders);
   const range = {
@@ -169,6 +177,30 @@ async function seedLessons(bench: Bench, lessons: number): Promise<{ base: numbe
   };
   bench.orders += orders;
   return range;
+}
+
+/**
+ * More lessons, when those left would not last the measurement at twice the warm-up's rate (as
+ * pgbench gets twice its probe's): a measurement that runs out is cut short. Waits for the
+ * background sealer to seal them, as it does for the first seed, so that the measurement does
+ * not pay for it. Returns how many it seeded.
+ */
+async function seedForMeasuring(
+  bench: Bench,
+  supply: ConfirmationSupply,
+  warmup: LoadResult | undefined,
+): Promise<number> {
+  const { opts } = bench;
+  const rate = warmup ? warmup.confirmed.length / warmup.seconds : 0;
+  const needed = Math.ceil(rate * 2 * opts.duration) + opts.connections * 10;
+  if (supply.left >= needed) return 0;
+  progress(
+    `seeding more lessons: ${supply.left} left, ` + `${needed} needed for ${round(rate * 2, 0)}/s`,
+  );
+  const range = await seedLessons(bench, needed - supply.left);
+  supply.add(range);
+  progress(await waitForSealing(bench.admin, 60_000));
+  return range.size;
 }
 
 /** A few answered confirmations again: same key → the first answer; another key → 409. */
@@ -207,6 +239,8 @@ interface ServiceFigures {
   connectionErrors: number;
   timeouts: number;
   lessonsRanOut: boolean;
+  /** Lessons seeded after the warm-up, so that the measurement would not run out of them. */
+  lessonsAddedAfterWarmup: number;
   /** Of the API and of the queue worker. */
   peakRssMb: { api: number; worker: number };
   cpuMsPerConfirmation: number | null;
@@ -245,7 +279,7 @@ async function measureService(
   const { opts } = bench;
   const jwtSecret = randomBytes(24).toString('hex');
   const idempotencyKey = (ordinal: number) => `bench-${bench.runId}-${ordinal}`;
-  const supply = confirmationSupply({
+  const supply = new ConfirmationSupply({
     lessons: bench.lessonsSeeded,
     lessonsPerOrder: bench.shape.lessonsPerOrder,
     jwtSecret,
@@ -254,7 +288,7 @@ async function measureService(
   // The first requests, kept for the replay check.
   const issued: ConfirmRequest[] = [];
   const next = (): ConfirmRequest | undefined => {
-    const request = supply();
+    const request = supply.next();
     if (request && issued.length < 64) issued.push(request);
     return request;
   };
@@ -284,6 +318,7 @@ async function measureService(
       progress(`warm-up: ${opts.connections} connections, ${opts.warmup} s`);
       const warmup = opts.warmup > 0 ? await load(opts.warmup) : undefined;
       bench.checkpoint();
+      const added = await seedForMeasuring(bench, supply, warmup);
       await checkpointBeforeMeasuring(bench.admin, progress);
       progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
       const {
@@ -313,6 +348,7 @@ async function measureService(
         connectionErrors: measured.connectionErrors,
         timeouts: measured.timeouts,
         lessonsRanOut: measured.exhausted,
+        lessonsAddedAfterWarmup: added,
         peakRssMb: { api: megabytes(peakRss.api), worker: megabytes(peakRss.worker) },
         cpuMsPerConfirmation: perUnit(serviceCpuMs, confirmations),
         databaseCpuMsPerConfirmation: perUnit(databaseCpuMs, confirmations),
@@ -516,7 +552,9 @@ function text(report: Report): string {
     `POST /v1/lessons/:id/confirm on ${report.machine.cpus} cores (Node ${report.machine.node}, ` +
       `PostgreSQL ${report.machine.postgres})`,
     `  seeded ${config.institutions} institutions, ${config.orders} orders, ` +
-      `${config.lessonsSeeded} lessons; ${config.connections} connections, ` +
+      `${config.lessonsSeeded} lessons` +
+      `${service.lessonsAddedAfterWarmup ? ` (+${service.lessonsAddedAfterWarmup} after the warm-up)` : ''}; ` +
+      `${config.connections} connections, ` +
       `${config.duration} s after ${config.warmup} s warm-up`,
     `service   ${service.confirmationsPerSecond} confirmations/s (${service.confirmations} in ` +
       `${service.seconds} s)  ${ms(service.latencyMs)}`,

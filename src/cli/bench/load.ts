@@ -15,38 +15,71 @@ export interface ConfirmRequest {
   idempotencyKey: string;
 }
 
+/** Seeded lessons base .. base+size-1 (their ordinals). */
+export interface LessonRange {
+  base: number;
+  size: number;
+}
+
 /**
- * The confirmations of seeded lessons 0 .. lessons-1, each once, in random order (so across
- * institutions and orders), with their parents' tokens, signed up front so that the load
- * generator spends nothing on them; then undefined.
+ * The confirmations of seeded lessons, each once: those of `lessons` (0 .. lessons-1), then of
+ * each range added, each range in random order (so across institutions and orders), with their
+ * parents' tokens, signed as a range is added so that the load generator spends nothing on them.
+ * `next` gives undefined once all have been given out; `left` says how many are still to come.
  */
-export function confirmationSupply(options: {
-  lessons: number;
-  lessonsPerOrder: number;
-  jwtSecret: string;
-  idempotencyKey: (ordinal: number) => string;
-}): () => ConfirmRequest | undefined {
-  const pool = Int32Array.from({ length: options.lessons }, (_, i) => i);
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
+export class ConfirmationSupply {
+  private readonly ordinals: number[] = [];
+  private readonly tokens = new Map<number, string>();
+  private cursor = 0;
+
+  constructor(
+    private readonly options: {
+      lessons: number;
+      lessonsPerOrder: number;
+      jwtSecret: string;
+      idempotencyKey: (ordinal: number) => string;
+    },
+  ) {
+    this.add({ base: 0, size: options.lessons });
   }
-  const tokens = Array.from(
-    { length: Math.ceil(options.lessons / options.lessonsPerOrder) },
-    (_, order) =>
-      `Bearer ${signToken({ sub: parentIdOf(order), role: 'parent' }, options.jwtSecret, { expiresInSeconds: 7_200 })}`,
-  );
-  let cursor = 0;
-  return () => {
-    if (cursor >= pool.length) return undefined;
-    const ordinal = pool[cursor++];
+
+  get left(): number {
+    return this.ordinals.length - this.cursor;
+  }
+
+  add(range: LessonRange): void {
+    const pool = Int32Array.from({ length: range.size }, (_, i) => range.base + i);
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    for (const ordinal of pool) {
+      const order = this.orderOf(ordinal);
+      if (!this.tokens.has(order)) {
+        const claims = { sub: parentIdOf(order), role: 'parent' } as const;
+        this.tokens.set(
+          order,
+          `Bearer ${signToken(claims, this.options.jwtSecret, { expiresInSeconds: 7_200 })}`,
+        );
+      }
+      this.ordinals.push(ordinal);
+    }
+  }
+
+  readonly next = (): ConfirmRequest | undefined => {
+    if (this.cursor >= this.ordinals.length) return undefined;
+    const ordinal = this.ordinals[this.cursor++];
     return {
       ordinal,
       lessonId: lessonIdOf(ordinal),
-      authorization: tokens[Math.floor(ordinal / options.lessonsPerOrder)],
-      idempotencyKey: options.idempotencyKey(ordinal),
+      authorization: this.tokens.get(this.orderOf(ordinal)) as string,
+      idempotencyKey: this.options.idempotencyKey(ordinal),
     };
   };
+
+  private orderOf(ordinal: number): number {
+    return Math.floor(ordinal / this.options.lessonsPerOrder);
+  }
 }
 
 export interface LoadResult {
