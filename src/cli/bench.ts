@@ -26,7 +26,6 @@ import {
   ConfirmRequest,
   ConfirmationSupply,
   LessonRange,
-  LoadResult,
   Percentiles,
   confirmLoad,
 } from './bench/load';
@@ -180,22 +179,25 @@ async function seedLessons(bench: Bench, lessons: number): Promise<LessonRange> 
 }
 
 /**
- * More lessons, when those left would not last the measurement at twice the warm-up's rate (as
- * pgbench gets twice its probe's): a measurement that runs out is cut short. Waits for the
- * background sealer to seal them, as it does for the first seed, so that the measurement does
- * not pay for it. Returns how many it seeded.
+ * More lessons, when those left would not last the measurement at twice the rate the warm-up
+ * took them (as pgbench gets twice its probe's): a measurement that runs out is cut short.
+ * Without a warm-up there is no rate, and it seeds none. Waits for the background sealer to seal
+ * them, as it does for the first seed, so that the measurement does not pay for it (the service
+ * then warms up again). Returns how many it seeded.
  */
 async function seedForMeasuring(
   bench: Bench,
   supply: ConfirmationSupply,
-  warmup: LoadResult | undefined,
+  warmup: { lessonsTaken: number; seconds: number } | undefined,
 ): Promise<number> {
   const { opts } = bench;
-  const rate = warmup ? warmup.confirmed.length / warmup.seconds : 0;
-  const needed = Math.ceil(rate * 2 * opts.duration) + opts.connections * 10;
+  if (!warmup || !(warmup.seconds > 0)) return 0;
+  const rate = warmup.lessonsTaken / warmup.seconds;
+  // Enough for the measurement and the warm-up again after the seeding.
+  const needed = Math.ceil(rate * 2 * (opts.warmup + opts.duration)) + opts.connections * 10;
   if (supply.left >= needed) return 0;
   progress(
-    `seeding more lessons: ${supply.left} left, ` + `${needed} needed for ${round(rate * 2, 0)}/s`,
+    `seeding more lessons: ${supply.left} left, ${needed} needed for ${round(rate * 2, 0)}/s`,
   );
   const range = await seedLessons(bench, needed - supply.left);
   supply.add(range);
@@ -247,6 +249,7 @@ interface ServiceFigures {
   /** PostgreSQL's CPU (the bench database's backends) per confirmation. */
   databaseCpuMsPerConfirmation: number | null;
   machineCpuBusyPercent: number;
+  /** Of the warm-up, and of the one after lessons seeded after it (see seedForMeasuring). */
   warmup: { confirmations: number; errors: number };
   idempotentReplays: { replayed: number; failures: number };
   /** The service's confirmation batches while measured, from its /metrics. */
@@ -316,9 +319,22 @@ async function measureService(
       const load = (seconds: number) =>
         confirmLoad({ baseUrl, connections: opts.connections, seconds, next });
       progress(`warm-up: ${opts.connections} connections, ${opts.warmup} s`);
+      const leftBefore = supply.left;
       const warmup = opts.warmup > 0 ? await load(opts.warmup) : undefined;
+      const warmups = warmup ? [warmup] : [];
       bench.checkpoint();
-      const added = await seedForMeasuring(bench, supply, warmup);
+      // Every request takes a lesson, answered or not.
+      const added = await seedForMeasuring(
+        bench,
+        supply,
+        warmup && { lessonsTaken: leftBefore - supply.left, seconds: warmup.seconds },
+      );
+      if (added > 0) {
+        // The seeding analysed the tables (new plans) and left the service idle meanwhile.
+        progress(`warm-up again after seeding: ${opts.warmup} s`);
+        warmups.push(await load(opts.warmup));
+        bench.checkpoint();
+      }
       await checkpointBeforeMeasuring(bench.admin, progress);
       progress(`measuring: ${opts.connections} connections, ${opts.duration} s`);
       const {
@@ -329,7 +345,7 @@ async function measureService(
         batches,
         metrics,
       } = await measureLoad(service, bench.admin, baseUrl, () => load(opts.duration));
-      const answered = [...(warmup?.confirmed ?? []), ...measured.confirmed];
+      const answered = [...warmups.flatMap((run) => run.confirmed), ...measured.confirmed];
       const answeredSet = new Set(answered);
       const replays = await replayCheck(
         baseUrl,
@@ -353,7 +369,10 @@ async function measureService(
         cpuMsPerConfirmation: perUnit(serviceCpuMs, confirmations),
         databaseCpuMsPerConfirmation: perUnit(databaseCpuMs, confirmations),
         machineCpuBusyPercent,
-        warmup: { confirmations: warmup?.confirmed.length ?? 0, errors: warmup?.errors ?? 0 },
+        warmup: {
+          confirmations: warmups.reduce((sum, run) => sum + run.confirmed.length, 0),
+          errors: warmups.reduce((sum, run) => sum + run.errors, 0),
+        },
         idempotentReplays: replays,
         batches,
         apiEventLoopDelayMs: eventLoopDelay(metrics),
@@ -390,7 +409,8 @@ async function measureLimit(bench: Bench): Promise<LimitFigures> {
     protocol: opts.pgbenchProtocol,
     binary: opts.pgbench,
   };
-  const perClient = Math.max(20, Math.ceil((opts.warmup * 200) / opts.connections));
+  // Fewer than 50 each, started cold, gave half the rate (so too few lessons) with --warmup 0.
+  const perClient = Math.max(50, Math.ceil((opts.warmup * 200) / opts.connections));
   progress(`pgbench: probe and warm-up (${perClient} transactions per client)`);
   const probe = await runPgbench({
     ...pgbench,

@@ -86,7 +86,10 @@ export class LessonLedger {
     return this.resolve(manager, lesson, 'void');
   }
 
-  /** One lesson's hold resolved; the caller holds the lesson's lock. */
+  /**
+   * One lesson's hold resolved. The caller holds the lesson's lock and read `lesson` under it: its
+   * ids are taken as they are, not read again.
+   */
   private async resolve(
     manager: EntityManager,
     lesson: Lesson,

@@ -72,10 +72,16 @@ export class ConfirmationSupply {
     return {
       ordinal,
       lessonId: lessonIdOf(ordinal),
-      authorization: this.tokens.get(this.orderOf(ordinal)) as string,
+      authorization: this.tokenOf(ordinal),
       idempotencyKey: this.options.idempotencyKey(ordinal),
     };
   };
+
+  private tokenOf(ordinal: number): string {
+    const token = this.tokens.get(this.orderOf(ordinal));
+    if (token === undefined) throw new Error(`no token for the parent of lesson ${ordinal}`);
+    return token;
+  }
 
   private orderOf(ordinal: number): number {
     return Math.floor(ordinal / this.options.lessonsPerOrder);
