@@ -179,22 +179,28 @@ async function seedLessons(bench: Bench, lessons: number): Promise<LessonRange> 
 }
 
 /**
- * More lessons, when those left would not last the measurement at twice the rate the warm-up
- * took them (as pgbench gets twice its probe's): a measurement that runs out is cut short.
- * Without a warm-up there is no rate, and it seeds none. Waits for the background sealer to seal
- * them, as it does for the first seed, so that the measurement does not pay for it (the service
- * then warms up again). Returns how many it seeded.
+ * Lessons enough for `seconds` of load at twice `rate` (per second), the margin both the
+ * service's measurement and pgbench's get over the rate their warm-up or probe showed, plus a
+ * few per connection.
+ */
+const lessonsFor = (rate: number, seconds: number, connections: number) =>
+  Math.ceil(rate * 2 * seconds) + connections * 10;
+
+/**
+ * More lessons, when those left would not last the measurement and a second warm-up at the rate
+ * the warm-up took them (lessonsFor): a measurement that runs out is cut short. Without a rate
+ * (no warm-up) it seeds none. Waits for the background sealer to seal them, as it does for the
+ * first seed, so that the measurement does not pay for it (the service then warms up again).
+ * Returns how many it seeded.
  */
 async function seedForMeasuring(
   bench: Bench,
   supply: ConfirmationSupply,
-  warmup: { lessonsTaken: number; seconds: number } | undefined,
+  rate: number,
 ): Promise<number> {
   const { opts } = bench;
-  if (!warmup || !(warmup.seconds > 0)) return 0;
-  const rate = warmup.lessonsTaken / warmup.seconds;
-  // Enough for the measurement and the warm-up again after the seeding.
-  const needed = Math.ceil(rate * 2 * (opts.warmup + opts.duration)) + opts.connections * 10;
+  if (!(rate > 0)) return 0;
+  const needed = lessonsFor(rate, opts.warmup + opts.duration, opts.connections);
   if (supply.left >= needed) return 0;
   progress(
     `seeding more lessons: ${supply.left} left, ${needed} needed for ${round(rate * 2, 0)}/s`,
@@ -324,11 +330,8 @@ async function measureService(
       const warmups = warmup ? [warmup] : [];
       bench.checkpoint();
       // Every request takes a lesson, answered or not.
-      const added = await seedForMeasuring(
-        bench,
-        supply,
-        warmup && { lessonsTaken: leftBefore - supply.left, seconds: warmup.seconds },
-      );
+      const rate = warmup && warmup.seconds > 0 ? (leftBefore - supply.left) / warmup.seconds : 0;
+      const added = await seedForMeasuring(bench, supply, rate);
       if (added > 0) {
         // The seeding analysed the tables (new plans) and left the service idle meanwhile.
         progress(`warm-up again after seeding: ${opts.warmup} s`);
@@ -418,7 +421,7 @@ async function measureLimit(bench: Bench): Promise<LimitFigures> {
     transactionsPerClient: perClient,
   });
   if (probe.aborted) throw new Error(`the pgbench probe failed:\n${probe.output}`);
-  const needed = Math.ceil(probe.tps * opts.duration * 2) + opts.connections * 10;
+  const needed = lessonsFor(probe.tps, opts.duration, opts.connections);
   progress(`pgbench: seeding ${needed} lessons, enough for ${round(probe.tps * 2, 0)} tps`);
   const range = await seedLessons(bench, needed);
   bench.checkpoint();
@@ -568,13 +571,14 @@ function text(report: Report): string {
     .map(([status, count]) => `${count}×${status}`)
     .join(', ');
   const replays = service.idempotentReplays;
+  const added = service.lessonsAddedAfterWarmup
+    ? ` (+${service.lessonsAddedAfterWarmup} after the warm-up)`
+    : '';
   return [
     `POST /v1/lessons/:id/confirm on ${report.machine.cpus} cores (Node ${report.machine.node}, ` +
       `PostgreSQL ${report.machine.postgres})`,
     `  seeded ${config.institutions} institutions, ${config.orders} orders, ` +
-      `${config.lessonsSeeded} lessons` +
-      `${service.lessonsAddedAfterWarmup ? ` (+${service.lessonsAddedAfterWarmup} after the warm-up)` : ''}; ` +
-      `${config.connections} connections, ` +
+      `${config.lessonsSeeded} lessons${added}; ${config.connections} connections, ` +
       `${config.duration} s after ${config.warmup} s warm-up`,
     `service   ${service.confirmationsPerSecond} confirmations/s (${service.confirmations} in ` +
       `${service.seconds} s)  ${ms(service.latencyMs)}`,
